@@ -1,0 +1,41 @@
+#pragma once
+// gatebox's own messages on stderr: "gatebox: ..." lines, colour on a terminal (NO_COLOR
+// respected), --quiet / --verbose, and a progress line for long steps.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace gatebox {
+
+enum class ColorMode { auto_, always, never };
+enum class Verbosity { quiet, normal, verbose };
+
+class Console {
+ public:
+  static Console& get();
+  void configure(ColorMode color, Verbosity verbosity);
+
+  void info(std::string_view text);     // normal and verbose
+  void detail(std::string_view text);   // verbose only
+  void warn(std::string_view text);     // always, except --quiet
+  void error(std::string_view text);    // always
+  // The one final verdict line: always printed, also under --quiet.
+  void verdict(std::string_view verdict, std::string_view rest);
+  // A progress line that rewrites itself on a terminal; silent elsewhere.
+  void progress(std::string_view what, std::uint64_t done, std::uint64_t total);
+  void progress_done();
+
+  bool color() const { return color_; }
+  Verbosity verbosity() const { return verbosity_; }
+
+ private:
+  void line(std::string_view color, std::string_view text);
+  bool color_ = false;
+  bool tty_ = false;
+  bool progress_shown_ = false;
+  Verbosity verbosity_ = Verbosity::normal;
+};
+
+}  // namespace gatebox

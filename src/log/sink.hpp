@@ -1,0 +1,49 @@
+#pragma once
+// Where the gate's output goes (DESIGN.md §6): streamed live in one of three formats,
+// capped per stream without ever blocking the gate, optionally copied as JSON lines to a file.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace gatebox {
+
+enum class LogFormat { plain, prefixed, json };
+enum class StreamId { out, err };
+
+struct OutputStats {
+  std::uint64_t stdout_bytes = 0;  // bytes the gate wrote (including dropped ones)
+  std::uint64_t stderr_bytes = 0;
+  bool truncated = false;          // a stream went over limits.output
+};
+
+class LogSink {
+ public:
+  struct Options {
+    LogFormat format = LogFormat::plain;
+    std::uint64_t cap_per_stream = 16ULL << 20;
+    std::string log_file;  // empty = none
+    int stdout_fd = 1;     // where the formatted output goes
+    int stderr_fd = 2;
+  };
+  explicit LogSink(Options options);
+  ~LogSink();
+  LogSink(const LogSink&) = delete;
+  LogSink& operator=(const LogSink&) = delete;
+
+  // A chunk as it arrived from the sandbox. Written out before this returns.
+  void write(StreamId stream, std::string_view bytes);
+  // End of the run: flush partial lines and note any truncation.
+  void finish();
+  const OutputStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+LogFormat parse_log_format(std::string_view text);  // throws Error(64)
+
+}  // namespace gatebox

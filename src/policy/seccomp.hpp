@@ -1,0 +1,48 @@
+#pragma once
+// Seccomp policy: resolved once from the profile, rendered by each stack in its own form
+// (a BPF program for native and the guest agent, Docker's JSON, OCI linux.seccomp).
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "profile/profile.hpp"
+
+namespace gatebox {
+
+// One argument comparison, as Docker's profile writes them: arg[index] OP value.
+struct ArgCond {
+  enum class Op { eq, ne, masked_eq };  // masked_eq: (arg & value) == value_two
+  unsigned index = 0;
+  std::uint64_t value = 0;
+  std::uint64_t value_two = 0;
+  Op op = Op::eq;
+};
+
+struct SyscallRule {
+  std::string name;
+  std::vector<ArgCond> args;  // all must hold (AND); empty = unconditional
+  int errno_ret = 0;          // 0 = allow; otherwise the call fails with this errno (e.g. clone3 -> ENOSYS)
+};
+
+struct SeccompPolicy {
+  std::string profile;              // default | strict | unconfined (what the profile asked for)
+  bool unconfined = false;          // no filter at all
+  std::vector<SyscallRule> rules;   // what is allowed (or answered with errno_ret); everything else is denied
+  SeccompAction action = SeccompAction::errno_eperm;  // what a denied call gets
+};
+
+// The policy of a profile: the base allowlist, plus `allow`, minus `deny`.
+// Throws Error(65) for a syscall name this architecture does not know.
+SeccompPolicy resolve_seccomp(const Profile::Seccomp& seccomp);
+
+// The base allowlists. `default` is what Docker's default profile permits an unprivileged
+// container on x86_64; `strict` is a much smaller set for simple computational gates.
+const std::vector<SyscallRule>& default_allowlist();
+const std::vector<SyscallRule>& strict_allowlist();
+
+// A BPF program for x86_64 that also kills the 32-bit and x32 ABIs. Empty when unconfined.
+std::vector<sock_filter> compile_seccomp_bpf(const SeccompPolicy& policy);
+
+}  // namespace gatebox

@@ -1,0 +1,36 @@
+#pragma once
+// The report stage: the JSON report (DESIGN.md §5) and the final verdict line (§6).
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "log/sink.hpp"
+#include "profile/profile.hpp"
+#include "rootfs/rootfs.hpp"
+#include "stack/stack.hpp"
+#include "verdict/verdict.hpp"
+
+namespace gatebox {
+
+struct ReportInput {
+  const Profile& profile;
+  std::string stack;
+  std::string stack_reason;        // why this stack (auto routing), may be empty
+  const Verdict& verdict;
+  const RunOutcome& outcome;
+  const OutputStats& output;
+  std::string rootfs_sha256;
+  bool rootfs_cache_hit = false;
+  double prepare_ms = 0;           // profile + rootfs + policy
+  double total_ms = 0;
+};
+
+nlohmann::json make_report(const ReportInput& in);
+// Writes atomically (temp file + rename); "-" writes to stdout. Throws Error(70).
+void write_report(const std::string& destination, const nlohmann::json& report);
+// "fail — exit code 2 (native, 0.82s)": the text after "gatebox: ".
+std::string verdict_line(const ReportInput& in);
+
+}  // namespace gatebox
