@@ -1,6 +1,7 @@
 #pragma once
 // gatebox's own messages on stderr: "gatebox: ..." lines, colour on a terminal (NO_COLOR
 // respected), --quiet / --verbose, and a progress line for long steps.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,11 +28,19 @@ class Console {
   void progress(std::string_view what, std::uint64_t done, std::uint64_t total);
   void progress_done();
 
+  // Tests: write to `fd` and treat it as a terminal or not, instead of stderr and isatty(2).
+  // Call configure() afterwards to apply the colour rules to it.
+  void configure_for_test(int fd, bool tty);
+
   bool color() const { return color_; }
   Verbosity verbosity() const { return verbosity_; }
 
  private:
   void line(std::string_view color, std::string_view text);
+  void write_out(std::string_view text);
+  int fd_ = 2;
+  ColorMode color_mode_ = ColorMode::auto_;
+  std::chrono::steady_clock::time_point last_progress_{};
   bool color_ = false;
   bool tty_ = false;
   bool progress_shown_ = false;

@@ -38,6 +38,9 @@ class LogSink {
   // End of the run: flush partial lines and note any truncation.
   void finish();
   const OutputStats& stats() const;
+  // Empty unless writing the log file failed (disk full, ...); then what failed, once.
+  // Output to the terminal that fails (EPIPE, closed fd) is dropped silently.
+  const std::string& log_file_error() const;
 
  private:
   struct Impl;
@@ -45,5 +48,14 @@ class LogSink {
 };
 
 LogFormat parse_log_format(std::string_view text);  // throws Error(64)
+
+// Bytes from the sandbox made safe for a terminal and valid UTF-8: control characters
+// other than TAB (ESC, CR, BEL, DEL, and C1 controls U+0080..U+009F) and bytes that are not
+// UTF-8 are shown as `\xNN` (lower-case hex, one per byte). Everything else is unchanged.
+std::string make_printable(std::string_view bytes);
+
+// write(2) until everything is written, retrying on EINTR and waiting on EAGAIN.
+// false on any other error (EPIPE, EBADF, ENOSPC, ...), with errno set.
+bool write_fully(int fd, std::string_view data) noexcept;
 
 }  // namespace gatebox

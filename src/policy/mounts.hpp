@@ -2,7 +2,9 @@
 // The profile's bind mounts, checked against the host once for every stack: sources exist,
 // are resolved to real paths, targets are absolute, normalised and unique, and none hides
 // what the sandbox itself provides (/proc, /dev).
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "profile/profile.hpp"
@@ -16,10 +18,13 @@ struct ResolvedMount {
   bool is_dir = true;
 };
 
-// Throws Error(65) naming the mount.
+// Throws Error(65) naming the mount ("mount 2: ..."), counting from 1 in profile order.
+// The result is ordered so that a mount comes after every mount whose target contains it
+// (otherwise the outer one would hide it); mounts at the same depth keep profile order.
 std::vector<ResolvedMount> resolve_mounts(const Profile& profile);
 
-// "/a/./b//c/" -> "/a/b/c"; nullopt for a relative path or one containing "..".
+// "/a/./b//c/" -> "/a/b/c"; nullopt for a relative path, one containing "..", or one with
+// control characters (they would hide in messages and logs).
 std::optional<std::string> normalize_sandbox_path(std::string_view path);
 
 }  // namespace gatebox

@@ -4,7 +4,9 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "profile/profile.hpp"
@@ -12,14 +14,17 @@
 namespace gatebox {
 
 // One argument comparison, as Docker's profile writes them: arg[index] OP value.
+// The comparisons are on the full 64-bit register, unsigned (libseccomp's semantics).
 struct ArgCond {
-  enum class Op { eq, ne, masked_eq };  // masked_eq: (arg & value) == value_two
+  enum class Op { eq, ne, masked_eq, lt, le, gt, ge };  // masked_eq: (arg & value) == value_two
   unsigned index = 0;
   std::uint64_t value = 0;
   std::uint64_t value_two = 0;
   Op op = Op::eq;
 };
 
+// Several rules with the same name are alternatives (OR): the call is allowed when any of
+// them matches, e.g. personality(0), personality(8), ... each as its own rule.
 struct SyscallRule {
   std::string name;
   std::vector<ArgCond> args;  // all must hold (AND); empty = unconditional
@@ -43,6 +48,12 @@ const std::vector<SyscallRule>& default_allowlist();
 const std::vector<SyscallRule>& strict_allowlist();
 
 // A BPF program for x86_64 that also kills the 32-bit and x32 ABIs. Empty when unconfined.
+// Not loaded here: the sandbox child installs it (after setting no_new_privs) with
+// seccomp(SECCOMP_SET_MODE_FILTER), which needs no allocation. Throws Error(70).
 std::vector<sock_filter> compile_seccomp_bpf(const SeccompPolicy& policy);
+
+// The x86_64 number of a system call, by name; nullopt when x86_64 has no such call.
+// Knows the calls newer than the libseccomp we build against, too.
+std::optional<int> x86_64_syscall_number(std::string_view name);
 
 }  // namespace gatebox

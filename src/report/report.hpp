@@ -32,5 +32,7 @@ nlohmann::json make_report(const ReportInput& in);
 void write_report(const std::string& destination, const nlohmann::json& report);
 // "fail — exit code 2 (native, 0.82s)": the text after "gatebox: ".
 std::string verdict_line(const ReportInput& in);
+// The same without the verdict word: "exit code 2 (native, 0.82s)", for Console::verdict.
+std::string verdict_line_detail(const ReportInput& in);
 
 }  // namespace gatebox

@@ -1,6 +1,7 @@
 #pragma once
 // The rootfs stage: an image file (tar, optionally gzip/xz/zstd/bzip2) becomes a read-only
 // tree in a content-addressed cache; a `dir` profile uses an existing tree as it is.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -19,6 +20,9 @@ struct RootfsTree {
   // Shared lock on the cache entry for as long as the run uses it, so that
   // `gatebox cache prune|clear` never removes a tree under a running gate.
   Fd lock;
+  // True when the image was read to compute its digest; false when the cache's index
+  // already knew the digest of this unchanged file (or for a `dir` rootfs).
+  bool hashed = false;
 };
 
 // Where the cache lives: --cache-dir, else $GATEBOX_CACHE, else $XDG_CACHE_HOME/gatebox,
@@ -60,5 +64,9 @@ std::vector<CacheEntry> cache_list(const std::filesystem::path& cache_dir);
 std::vector<std::string> cache_prune(const std::filesystem::path& cache_dir, std::chrono::seconds older_than);
 // Removes every entry that is not in use.
 std::vector<std::string> cache_clear(const std::filesystem::path& cache_dir);
+// Scratch space in the cache for other stages (created on demand, mode 0700). A directory
+// made there with mkdtemp and named "<what>-<pid>-XXXXXX" is removed by cache_prune once
+// process <pid> has exited, so a SIGKILLed run leaves nothing that prune cannot find.
+std::filesystem::path cache_tmp_dir(const std::filesystem::path& cache_dir);
 
 }  // namespace gatebox

@@ -22,4 +22,7 @@ Verdict decide_verdict(const Profile& profile, const RunOutcome& outcome);
 // The exit code of a verdict (0, 1, 2).
 int verdict_exit_code(VerdictKind kind);
 
+// "SIGKILL", "SIGRTMIN+3"; "signal 99" for a number with no name.
+std::string signal_name(int sig);
+
 }  // namespace gatebox

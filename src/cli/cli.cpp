@@ -1,0 +1,148 @@
+#include "cli/cli.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <iostream>
+
+#include "log/console.hpp"
+#include "util/error.hpp"
+#include "util/interrupt.hpp"
+
+namespace gatebox {
+namespace {
+
+constexpr const char* kStackKinds = "native, docker, gvisor, qemu, firecracker, auto";
+
+struct GlobalOptions {
+  bool quiet = false;
+  bool verbose = false;
+  std::string color = "auto";
+};
+
+void add_global_flags(CLI::App& app, GlobalOptions& g) {
+  app.add_flag("-q,--quiet", g.quiet, "Print only the final verdict line and errors");
+  app.add_flag("-v,--verbose", g.verbose, "Print more of gatebox's own messages");
+  app.add_option("--color", g.color, "Colour of gatebox's messages: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+void configure_console(const GlobalOptions& g) {
+  ColorMode color = g.color == "always" ? ColorMode::always : g.color == "never" ? ColorMode::never : ColorMode::auto_;
+  Verbosity verbosity = g.quiet ? Verbosity::quiet : g.verbose ? Verbosity::verbose : Verbosity::normal;
+  Console::get().configure(color, verbosity);
+}
+
+void add_run_options(CLI::App& cmd, RunOptions& o) {
+  cmd.add_option("PROFILE", o.profile, "The gate's profile (TOML)")->required();
+  cmd.add_option("-s,--stack", o.overrides.stack, std::string("Override stack.kind: ") + kStackKinds);
+  cmd.add_option("--set", o.overrides.set, "Override a profile key: KEY=VALUE, VALUE in TOML syntax (repeatable)");
+  cmd.add_option("-m,--mount", o.overrides.mounts, "Add a bind mount SRC:DST[:ro|rw] (default ro; repeatable)");
+  cmd.add_option("-e,--env", o.overrides.env, "Add or replace an environment variable NAME=VALUE (repeatable)");
+  cmd.add_option("-t,--timeout", o.overrides.timeout, "Override limits.timeout (e.g. 30s, 5m)");
+  cmd.add_option("--cache-dir", o.cache_dir, "The rootfs cache directory");
+}
+
+// Everything after the first "--" that follows `run` is the gate's argv, taken verbatim
+// (CLI11 would otherwise try to read options in it).
+std::vector<std::string> split_gate_argv(int& argc, char** argv) {
+  std::vector<std::string> gate;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") != 0) continue;
+    for (int j = i + 1; j < argc; ++j) gate.emplace_back(argv[j]);
+    argc = i;
+    break;
+  }
+  return gate;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  Console& console = Console::get();
+  try {
+    install_interrupt_handling();
+    std::vector<std::string> gate_argv = split_gate_argv(argc, argv);
+
+    CLI::App app{"gatebox: run one untrusted gate in a sandbox, once, and exit with its verdict", "gatebox"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("gatebox ") + GATEBOX_VERSION);
+    GlobalOptions global;
+    add_global_flags(app, global);
+
+    RunOptions run;
+    CLI::App* run_cmd = app.add_subcommand("run", "Run the gate once: gatebox run PROFILE [options] [-- ARGV...]");
+    add_run_options(*run_cmd, run);
+    run_cmd->add_option("--report", run.report, "Write the JSON report to FILE (- = stdout)");
+    run_cmd->add_option("--log-format", run.log_format, "How the gate's output is shown: plain, prefixed, json")
+        ->check(CLI::IsMember({"plain", "prefixed", "json"}));
+    run_cmd->add_option("--log-file", run.log_file, "Also write every output line as JSON lines to FILE");
+
+    std::vector<std::string> validate_profiles;
+    bool validate_print = false;
+    CLI::App* validate_cmd = app.add_subcommand("validate", "Check profiles; --print shows the resolved profile");
+    validate_cmd->add_option("PROFILE", validate_profiles, "Profiles to check")->required();
+    validate_cmd->add_flag("--print", validate_print, "Print each resolved profile as TOML");
+
+    bool stacks_json = false;
+    CLI::App* stacks_cmd = app.add_subcommand("stacks", "Which stacks work on this host, and why not");
+    stacks_cmd->add_flag("--json", stacks_json, "Print JSON");
+
+    std::string cache_action, cache_dir, older_than = "720h";
+    CLI::App* cache_cmd = app.add_subcommand("cache", "Manage the rootfs cache: list, prune, clear");
+    cache_cmd->add_option("ACTION", cache_action, "list | prune | clear")
+        ->required()
+        ->check(CLI::IsMember({"list", "prune", "clear"}));
+    cache_cmd->add_option("--cache-dir", cache_dir, "The cache directory");
+    cache_cmd->add_option("--older-than", older_than, "prune: remove entries unused for this long (default 720h, 30 days)");
+
+    CLI::App* help_cmd = app.add_subcommand("help", "Show help for a command: gatebox help COMMAND");
+    std::string help_topic;
+    help_cmd->add_option("COMMAND", help_topic, "The command");
+
+    for (CLI::App* sub : {run_cmd, validate_cmd, stacks_cmd, cache_cmd}) add_global_flags(*sub, global);
+
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      throw make_error(ExitCode::usage, "{} (try 'gatebox --help')", e.what());
+    }
+    configure_console(global);
+
+    if (!gate_argv.empty() && !run_cmd->parsed()) throw Error(ExitCode::usage, "'-- ARGV' is only accepted by 'run'");
+    if (run_cmd->parsed()) {
+      run.overrides.argv = std::move(gate_argv);
+      return run_command(run);
+    }
+    if (validate_cmd->parsed()) return validate_command(validate_profiles, validate_print);
+    if (stacks_cmd->parsed()) return stacks_command(stacks_json);
+    if (cache_cmd->parsed()) return cache_command(cache_action, cache_dir, older_than);
+    if (help_cmd->parsed()) {
+      if (help_topic.empty()) {
+        std::cout << app.help();
+        return 0;
+      }
+      for (CLI::App* sub : app.get_subcommands({})) {
+        if (sub->get_name() == help_topic) {
+          std::cout << sub->help();
+          return 0;
+        }
+      }
+      throw make_error(ExitCode::usage, "no command '{}'; the commands are run, validate, stacks, cache", help_topic);
+    }
+    return 0;
+  } catch (const Error& e) {
+    console.error(e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    console.error(fmt::format("internal error: {}", e.what()));
+    return static_cast<int>(ExitCode::internal);
+  }
+}
+
+}  // namespace gatebox

@@ -1,0 +1,72 @@
+#include "profile/loader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include <toml++/toml.h>
+
+#include "profile/origins.hpp"
+#include "profile/overrides.hpp"
+#include "profile/table_reader.hpp"
+#include "profile/validate.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+namespace gatebox {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A profile is a small text file; the cap keeps `gatebox validate /dev/zero` from
+// reading forever.
+constexpr std::size_t max_profile_bytes = 4 << 20;
+
+std::string read_profile(const fs::path& file) {
+  const std::string name = file.string();
+  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) throw make_error(ExitCode::bad_input, "{}: no such profile file", name);
+    throw sys_error("open", name, errno, ExitCode::bad_input);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", name, errno, ExitCode::bad_input);
+  if (S_ISDIR(st.st_mode)) throw make_error(ExitCode::bad_input, "{}: is a directory; give the profile file (.toml) inside it", name);
+
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error("read", name, errno, ExitCode::bad_input);
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_profile_bytes) {
+      throw make_error(ExitCode::bad_input, "{}: larger than {}; a profile is a small TOML file", name, format_size(max_profile_bytes));
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+Profile load_profile(const fs::path& file, const Overrides& overrides) {
+  const std::string name = file.string();
+  const std::string text = read_profile(file);
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    const toml::source_position& at = e.source().begin;
+    throw make_error(ExitCode::bad_input, "{}:{}:{}: {}", name, at.line, at.column, e.description());
+  }
+
+  ValueOrigins origins(name);
+  apply_overrides(root, overrides, origins);
+  Profile profile = build_profile(root, origins, absolute_host_path(file, fs::current_path()).parent_path());
+  profile.file = file;
+  return profile;
+}
+
+}  // namespace gatebox

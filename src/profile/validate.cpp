@@ -1,0 +1,254 @@
+#include "profile/validate.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "profile/table_reader.hpp"
+
+namespace gatebox {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t MiB = 1ULL << 20;
+
+std::string check_not_empty(std::string_view text) { return text.empty() ? "must not be empty" : ""; }
+
+// execve takes C strings: a NUL would silently cut the argument short.
+std::string check_no_nul(std::string_view text) {
+  return text.find('\0') == std::string_view::npos ? "" : "contains a NUL character, which a command line cannot carry";
+}
+
+// A program: a bare name is looked up in PATH when used; a relative path with a '/' is
+// a host path like any other, so it is made relative to the profile's folder.
+std::string host_program(std::string value, const fs::path& base) {
+  if (value.find('/') == std::string::npos) return value;
+  return absolute_host_path(value, base).string();
+}
+
+std::string host_file(std::string value, const fs::path& base) {
+  return value.empty() ? value : absolute_host_path(value, base).string();
+}
+
+std::optional<std::uint32_t> parse_id(std::string_view text) {
+  if (text.empty() || text.size() > 10 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  // (uid_t)-1 means "no change" to setresuid, so it can never be a real id.
+  if (v >= 0xffffffffULL) return std::nullopt;
+  return static_cast<std::uint32_t>(v);
+}
+
+std::string check_hostname(std::string_view h) {
+  bool ok = !h.empty() && h.size() <= 64 && std::all_of(h.begin(), h.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+  return ok ? "" : fmt::format("'{}' is not a valid hostname; use 1 to 64 letters, digits, '-' and '.'", h);
+}
+
+std::string check_syscall(std::string_view s) {
+  bool ok = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  return ok ? "" : fmt::format("'{}' is not a system call name; write e.g. \"ptrace\"", s);
+}
+
+VerdictKind verdict_kind(const std::string& s) {
+  return s == "pass" ? VerdictKind::pass : s == "fail" ? VerdictKind::fail : VerdictKind::error;
+}
+
+void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
+  r.only({"kind", "requires", "isolation", "docker", "gvisor", "qemu", "firecracker"});
+  if (auto v = r.choice("kind", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"})) s.kind = *v;
+  if (auto v = r.strings("requires", check_not_empty)) s.requires_features = *v;
+  if (auto v = r.choice("isolation", {"any", "kernel", "user-space-kernel", "hardware"})) s.isolation = *v;
+
+  TableReader docker = r.sub("docker");
+  docker.only({"host", "runtime"});
+  if (auto v = docker.string("host")) s.docker.host = *v;
+  if (auto v = docker.string("runtime")) s.docker.runtime = *v;
+
+  TableReader gvisor = r.sub("gvisor");
+  gvisor.only({"runsc", "platform"});
+  if (auto v = gvisor.string("runsc", check_not_empty)) s.gvisor.runsc = host_program(*v, base);
+  if (auto v = gvisor.choice("platform", {"auto", "systrap", "ptrace", "kvm"})) s.gvisor.platform = *v;
+
+  TableReader qemu = r.sub("qemu");
+  qemu.only({"binary", "kernel", "accel"});
+  if (auto v = qemu.string("binary", check_not_empty)) s.qemu.binary = host_program(*v, base);
+  if (auto v = qemu.string("kernel")) s.qemu.kernel = host_file(*v, base);
+  if (auto v = qemu.choice("accel", {"auto", "kvm", "tcg"})) s.qemu.accel = *v;
+
+  TableReader firecracker = r.sub("firecracker");
+  firecracker.only({"binary", "kernel"});
+  if (auto v = firecracker.string("binary", check_not_empty)) s.firecracker.binary = host_program(*v, base);
+  if (auto v = firecracker.string("kernel")) s.firecracker.kernel = host_file(*v, base);
+}
+
+void read_rootfs(const TableReader& r, Profile::Rootfs& f, const fs::path& base) {
+  r.only({"image", "dir", "sha256", "max_bytes", "max_entries"});
+  if (r.node("image") == nullptr && r.node("dir") == nullptr) {
+    r.missing("image", "set rootfs.image (a tar file) or rootfs.dir (an unpacked tree)");
+  }
+  if (r.node("image") != nullptr && r.node("dir") != nullptr) {
+    r.fail("dir", "cannot be used together with rootfs.image; keep one of them");
+  }
+  if (auto v = r.host_path("image", base)) f.image = *v;
+  if (auto v = r.host_path("dir", base)) f.dir = *v;
+  if (auto v = r.string("sha256", [](std::string_view h) -> std::string {
+        bool hex = std::all_of(h.begin(), h.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+        if (h.empty() || (h.size() == 64 && hex)) return "";
+        return fmt::format("'{}' is not a sha256 digest; write 64 hexadecimal digits (sha256sum prints them)", h);
+      })) {
+    if (!v->empty() && !f.dir.empty()) r.fail("sha256", "pins an image file; it cannot be used with rootfs.dir");
+    std::transform(v->begin(), v->end(), v->begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+    f.sha256 = *v;
+  }
+  if (auto v = r.size("max_bytes", 1)) f.max_bytes = *v;
+  if (auto v = r.integer("max_entries", 1, INT64_MAX)) f.max_entries = static_cast<std::uint64_t>(*v);
+}
+
+void read_run(const TableReader& r, Profile::Run& run) {
+  r.only({"argv", "cwd", "env", "user", "hostname"});
+  auto argv = r.strings("argv", check_no_nul);
+  if (!argv) r.missing("argv", "add e.g. argv = [\"/bin/sh\", \"-c\", \"make test\"] to [run], or give the command after --");
+  if (argv->empty()) r.fail("argv", "is empty; give the command to run, e.g. [\"/bin/sh\", \"-c\", \"make test\"]");
+  if (argv->front().empty()) r.fail(*r.array("argv")->get(0), r.key_path("argv[0]"), "the program must not be empty");
+  run.argv = *argv;
+  if (auto v = r.sandbox_path("cwd", false)) run.cwd = *v;
+
+  TableReader env = r.sub("env");
+  if (env.table() != nullptr) {
+    for (auto&& [key, value] : *env.table()) {
+      std::string_view name = key.str();
+      if (name.empty() || name.find('=') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+        env.fail(value, env.key_path(name), "is not a valid environment variable name (non-empty, without '=')");
+      }
+      run.env[std::string(name)] = *env.string(name, check_no_nul);
+    }
+  }
+
+  if (auto v = r.string("user")) {
+    std::string_view text = *v;
+    std::size_t colon = text.find(':');
+    auto uid = parse_id(text.substr(0, colon));
+    auto gid = colon == std::string_view::npos ? uid : parse_id(text.substr(colon + 1));
+    if (!uid || !gid) r.fail("user", fmt::format("'{}' is not UID:GID; write e.g. \"65534:65534\" (numbers only)", text));
+    run.uid = *uid;
+    run.gid = *gid;
+  }
+  if (auto v = r.string("hostname", check_hostname)) run.hostname = *v;
+}
+
+void read_limits(const TableReader& r, Profile::Limits& l) {
+  r.only({"timeout", "memory", "pids", "cpus", "disk", "output", "open_files"});
+  if (auto v = r.duration("timeout", Duration(1))) l.timeout = *v;
+  if (auto v = r.size("memory", 4 * MiB)) l.memory = *v;
+  if (auto v = r.integer("pids", 1, 4'194'304)) l.pids = static_cast<std::uint64_t>(*v);
+  if (auto v = r.number("cpus", 0, 1024)) l.cpus = *v;
+  if (auto v = r.size("disk", MiB)) l.disk = *v;
+  if (auto v = r.size("output", 1)) l.output = *v;
+  if (auto v = r.integer("open_files", 1, 1'048'576)) l.open_files = static_cast<std::uint64_t>(*v);
+}
+
+void read_seccomp(const TableReader& r, Profile::Seccomp& s) {
+  r.only({"profile", "allow", "deny", "action"});
+  if (auto v = r.choice("profile", {"default", "strict", "unconfined"})) s.profile = *v;
+  if (auto v = r.strings("allow", check_syscall)) s.allow = *v;
+  if (auto v = r.strings("deny", check_syscall)) s.deny = *v;
+  for (std::size_t i = 0; i < s.deny.size(); ++i) {
+    if (std::find(s.allow.begin(), s.allow.end(), s.deny[i]) != s.allow.end()) {
+      r.fail(*r.array("deny")->get(i), fmt::format("{}[{}]", r.key_path("deny"), i),
+             fmt::format("'{}' is also in seccomp.allow; keep it in one list", s.deny[i]));
+    }
+  }
+  if (auto v = r.choice("action", {"errno", "kill", "log"})) {
+    s.action = *v == "kill" ? SeccompAction::kill : *v == "log" ? SeccompAction::log : SeccompAction::errno_eperm;
+  }
+}
+
+void read_mounts(const TableReader& root, std::vector<MountSpec>& mounts, const ValueOrigins& origins, const fs::path& base) {
+  const toml::array* list = root.array("mount");
+  if (list == nullptr) return;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const toml::node& entry = *list->get(i);
+    std::string what = fmt::format("mount[{}]", i);
+    if (!entry.is_table()) {
+      root.fail(entry, what, fmt::format("expected a table (write [[mount]] sections), found {}", type_name(entry.type())));
+    }
+    TableReader r(entry.as_table(), what, origins);
+    r.only({"source", "target", "readonly"});
+    MountSpec m;
+    auto source = r.host_path("source", base);
+    if (!source) r.missing("source", "add e.g. source = \".\" (a host path, relative to the profile's folder)");
+    auto target = r.sandbox_path("target", false);
+    if (!target) r.missing("target", "add e.g. target = \"/src\" (an absolute path in the sandbox)");
+    if (*target == "/") r.fail("target", "cannot mount over the sandbox's root; choose a folder such as \"/src\"");
+    for (std::size_t j = 0; j < mounts.size(); ++j) {
+      if (mounts[j].target == *target) r.fail("target", fmt::format("'{}' is already the target of mount[{}]", *target, j));
+    }
+    m.source = *source;
+    m.target = *target;
+    m.readonly = r.boolean("readonly").value_or(true);
+    mounts.push_back(std::move(m));
+  }
+}
+
+void read_verdict(const TableReader& r, Profile::Verdict& v) {
+  r.only({"pass", "error", "on_timeout", "on_signal", "on_oom", "file"});
+  if (auto codes = r.integers("pass", 0, 255)) v.pass = *codes;
+  if (auto codes = r.integers("error", 0, 255)) v.error = *codes;
+  for (int code : v.error) {
+    if (std::find(v.pass.begin(), v.pass.end(), code) == v.pass.end()) continue;
+    // Blame the key the profile set: with both set, the second one, error.
+    std::string_view key = r.node("error") != nullptr ? "error" : "pass";
+    r.fail(key, fmt::format("exit code {} is in both verdict.pass and verdict.error; keep it in one", code));
+  }
+  if (auto s = r.choice("on_timeout", {"pass", "fail", "error"})) v.on_timeout = verdict_kind(*s);
+  if (auto s = r.choice("on_signal", {"pass", "fail", "error"})) v.on_signal = verdict_kind(*s);
+  if (auto s = r.choice("on_oom", {"pass", "fail", "error"})) v.on_oom = verdict_kind(*s);
+  if (auto s = r.sandbox_path("file", true)) v.file = *s;
+}
+
+}  // namespace
+
+Profile build_profile(const toml::table& root_table, const ValueOrigins& origins, const fs::path& base_dir) {
+  Profile p;
+  p.base_dir = base_dir;
+  TableReader root(&root_table, "", origins);
+  root.only({"version", "name", "description", "stack", "rootfs", "run", "limits", "network", "seccomp", "mount", "verdict"});
+
+  if (root.node("version") != nullptr) {
+    const toml::node& n = *root.node("version");
+    if (!n.is_integer() || n.as_integer()->get() != 1) {
+      root.fail("version", fmt::format("this gatebox reads schema version 1 only, found {}",
+                                       n.is_integer() ? std::to_string(n.as_integer()->get()) : std::string(type_name(n.type()))));
+    }
+  }
+  auto name = root.string("name", check_not_empty);
+  if (!name) root.missing("name", "add e.g. name = \"unit-tests\" (shown in logs and the report)");
+  p.name = *name;
+  if (auto v = root.string("description")) p.description = *v;
+
+  read_stack(root.sub("stack"), p.stack, base_dir);
+  read_rootfs(root.sub("rootfs"), p.rootfs, base_dir);
+  read_run(root.sub("run"), p.run);
+  read_limits(root.sub("limits"), p.limits);
+
+  TableReader network = root.sub("network");
+  network.only({"mode"});
+  if (auto v = network.choice("mode", {"none", "loopback"})) p.network.mode = *v == "none" ? NetworkMode::none : NetworkMode::loopback;
+
+  read_seccomp(root.sub("seccomp"), p.seccomp);
+  read_mounts(root, p.mounts, origins, base_dir);
+  read_verdict(root.sub("verdict"), p.verdict);
+  return p;
+}
+
+}  // namespace gatebox

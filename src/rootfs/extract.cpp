@@ -1,0 +1,261 @@
+// Safe extraction of tar images. Only libarchive's tar reader and its built-in gzip, xz,
+// zstd and bzip2 decoders are enabled (never an external program), a warning counts as an
+// error, and every entry is created by TreeWriter, which cannot write outside `dest`.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <memory>
+
+#include "rootfs/extract_detail.hpp"
+#include "rootfs/tree_writer.hpp"
+#include "util/fs.hpp"
+#include "util/interrupt.hpp"
+#include "util/units.hpp"
+
+namespace gatebox {
+namespace {
+
+struct ReaderFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using Reader = std::unique_ptr<archive, ReaderFree>;
+
+constexpr std::uint64_t interrupt_every_bytes = 4ULL << 20;
+constexpr std::uint64_t interrupt_every_entries = 256;
+
+Reader new_reader() {
+  Reader a(archive_read_new());
+  if (!a) throw Error(ExitCode::internal, "libarchive: cannot allocate a reader");
+  if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK) {
+    throw Error(ExitCode::internal, "libarchive: no tar support");
+  }
+  struct Filter {
+    const char* name;
+    int (*enable)(archive*);
+  };
+  // ARCHIVE_WARN from these means "will run an external program instead": refused.
+  for (Filter f : {Filter{"gzip", archive_read_support_filter_gzip}, Filter{"xz", archive_read_support_filter_xz},
+                   Filter{"zstd", archive_read_support_filter_zstd}, Filter{"bzip2", archive_read_support_filter_bzip2},
+                   Filter{"none", archive_read_support_filter_none}}) {
+    if (f.enable(a.get()) != ARCHIVE_OK) {
+      throw make_error(ExitCode::internal,
+                       "libarchive has no built-in {} decoder; gatebox never runs an external decompressor", f.name);
+    }
+  }
+  return a;
+}
+
+class Extractor {
+ public:
+  Extractor(archive* a, std::string_view label, const std::filesystem::path& dest, const ExtractLimits& limits,
+            const ProgressFn& progress, std::uint64_t total)
+      : a_(a), label_(label), writer_(dest, std::string(label)), limits_(limits), progress_(progress), total_(total) {}
+
+  ExtractStats run() {
+    for (;;) {
+      archive_entry* e = nullptr;
+      int r = archive_read_next_header(a_, &e);
+      if (r == ARCHIVE_EOF) break;
+      if (r != ARCHIVE_OK) throw read_error(r == ARCHIVE_WARN ? e : nullptr);
+      if (stats_.entries % interrupt_every_entries == 0) check_interrupt();
+      if (++stats_.entries > limits_.max_entries) {
+        throw make_error(ExitCode::bad_input,
+                         "{}: more than {} entries (rootfs.max_entries); raise it if the image is trusted", label_,
+                         limits_.max_entries);
+      }
+      report_progress(false);
+      add(e);
+    }
+    writer_.finish();
+    if (progress_) progress_(total_, total_);
+    return stats_;
+  }
+
+ private:
+  Error read_error(archive_entry* e) const {
+    const char* why = archive_error_string(a_);
+    std::string reason = why != nullptr ? why : "unknown libarchive error";
+    if (stats_.entries == 0 && e == nullptr) {
+      return make_error(ExitCode::bad_input, "{}: not a tar archive ({})", label_, reason);
+    }
+    const char* name = e != nullptr ? archive_entry_pathname(e) : nullptr;
+    if (name != nullptr) return entry_error(label_, name, fmt::format("damaged archive ({})", reason));
+    return make_error(ExitCode::bad_input, "{}: damaged or truncated archive after entry {} ({})", label_,
+                      quote_name(last_), reason);
+  }
+
+  void report_progress(bool force) {
+    if (!progress_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_progress_ < std::chrono::milliseconds(100)) return;
+    last_progress_ = now;
+    auto done = static_cast<std::uint64_t>(std::max<la_int64_t>(0, archive_filter_bytes(a_, -1)));
+    progress_(std::min(done, total_), total_);
+  }
+
+  Error too_big(const EntryPath& p) const {
+    return entry_error(label_, p.raw,
+                       fmt::format("the unpacked image exceeds rootfs.max_bytes ({}); raise it if the image is trusted",
+                                   format_size(limits_.max_bytes)));
+  }
+
+  void add(archive_entry* e) {
+    const char* raw = archive_entry_pathname(e);
+    if (raw == nullptr) raw = archive_entry_pathname_utf8(e);
+    if (raw == nullptr) {
+      throw make_error(ExitCode::bad_input, "{}: the entry after {} has a name that cannot be decoded", label_,
+                       quote_name(last_));
+    }
+    last_ = raw;
+    EntryPath p = parse_entry_path(label_, raw);
+    EntryMeta meta;
+    // Set-id bits never survive: a setuid binary in an image must not become one on the host.
+    meta.mode = archive_entry_perm(e) & 07777 & ~static_cast<mode_t>(06000);
+    meta.uid = static_cast<uid_t>(archive_entry_uid(e));
+    meta.gid = static_cast<gid_t>(archive_entry_gid(e));
+    if (archive_entry_mtime_is_set(e)) {
+      meta.mtime.tv_sec = archive_entry_mtime(e);
+      meta.mtime.tv_nsec = archive_entry_mtime_nsec(e);
+    }
+    if (const char* target = archive_entry_hardlink(e)) {
+      writer_.hardlink(p, parse_entry_path(label_, target));
+      return;
+    }
+    switch (archive_entry_filetype(e)) {
+      case AE_IFDIR:
+        writer_.directory(p, meta);
+        return;
+      case AE_IFREG:
+        copy_file(e, p, meta);
+        return;
+      case AE_IFLNK: {
+        const char* target = archive_entry_symlink(e);
+        writer_.symlink(p, target != nullptr ? target : "", meta);
+        return;
+      }
+      case AE_IFCHR:
+      case AE_IFBLK:
+      case AE_IFIFO:
+      case AE_IFSOCK:
+        writer_.skipped(p);
+        ++stats_.skipped;
+        return;
+      default:
+        throw entry_error(label_, raw, "unsupported entry type");
+    }
+  }
+
+  void copy_file(archive_entry* e, const EntryPath& p, const EntryMeta& meta) {
+    la_int64_t declared = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+    if (declared < 0) throw entry_error(label_, p.raw, "negative size");
+    const std::uint64_t room = limits_.max_bytes - stats_.bytes;
+    // A sparse entry declares its full size: it counts whole, so a "1 TiB" file of holes
+    // is refused here without a byte being written.
+    if (static_cast<std::uint64_t>(declared) > room) throw too_big(p);
+    Fd fd = writer_.regular_file(p);
+    std::uint64_t end = 0;
+    for (;;) {
+      const void* buf = nullptr;
+      size_t len = 0;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(a_, &buf, &len, &offset);
+      if (r == ARCHIVE_EOF) break;
+      if (r != ARCHIVE_OK) throw read_error(e);
+      if (offset < 0) throw entry_error(label_, p.raw, "negative data offset");
+      std::uint64_t block_end = static_cast<std::uint64_t>(offset) + len;
+      // Checked per block as well: the running total is what a bomb cannot lie about.
+      if (block_end > room) throw too_big(p);
+      write_all(fd.get(), static_cast<const char*>(buf), len, offset, p);
+      end = std::max(end, block_end);
+      since_check_ += len;
+      if (since_check_ >= interrupt_every_bytes) {
+        since_check_ = 0;
+        check_interrupt();
+        report_progress(false);
+      }
+    }
+    std::uint64_t size = std::max(end, static_cast<std::uint64_t>(declared));
+    writer_.finish_file(fd.get(), p, meta, size);
+    stats_.bytes += size;
+  }
+
+  void write_all(int fd, const char* data, std::size_t len, la_int64_t offset, const EntryPath& p) {
+    while (len > 0) {
+      ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw sys_error("write", fmt::format("{}: entry {}", label_, quote_name(p.raw)));
+      }
+      data += n;
+      len -= static_cast<std::size_t>(n);
+      offset += n;
+    }
+  }
+
+  archive* a_;
+  std::string label_;
+  TreeWriter writer_;
+  ExtractLimits limits_;
+  const ProgressFn& progress_;
+  std::uint64_t total_;
+  ExtractStats stats_;
+  std::string last_;
+  std::uint64_t since_check_ = 0;
+  std::chrono::steady_clock::time_point last_progress_{};
+};
+
+template <typename Open>
+ExtractStats extract_with(Open open, std::string_view label, const std::filesystem::path& dest,
+                          const ExtractLimits& limits, const ProgressFn& progress, std::uint64_t total) {
+  try {
+    Reader a = new_reader();
+    if (open(a.get()) != ARCHIVE_OK) {
+      const char* why = archive_error_string(a.get());
+      throw make_error(ExitCode::bad_input, "{}: not a tar archive ({})", label, why != nullptr ? why : "cannot open");
+    }
+    Extractor x(a.get(), label, dest, limits, progress, total);
+    return x.run();
+  } catch (...) {
+    // Whatever was written stays private and is removed now; the caller removes `dest`.
+    try {
+      if (std::filesystem::is_directory(dest)) remove_tree_contents(dest);
+    } catch (const std::exception&) {
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
+ExtractStats extract_archive_fd(int fd, std::string_view label, const std::filesystem::path& dest,
+                                const ExtractLimits& limits, const ProgressFn& progress) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw sys_error("fstat", label, errno, ExitCode::bad_input);
+  auto total = static_cast<std::uint64_t>(st.st_size);
+  return extract_with([fd](archive* a) { return archive_read_open_fd(a, fd, 64 * 1024); }, label, dest, limits,
+                      progress, total);
+}
+
+void extract_archive(const std::filesystem::path& image, const std::filesystem::path& dest,
+                     const ExtractLimits& limits, const ProgressFn& progress) {
+  Fd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw sys_error("open", image.string(), errno, ExitCode::bad_input);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", image.string(), errno, ExitCode::bad_input);
+  if (!S_ISREG(st.st_mode)) throw make_error(ExitCode::bad_input, "{}: the rootfs image is not a regular file", image.string());
+  extract_archive_fd(fd.get(), image.string(), dest, limits, progress);
+}
+
+void extract_archive_memory(const void* data, std::size_t size, const std::filesystem::path& dest,
+                            const ExtractLimits& limits) {
+  extract_with([&](archive* a) { return archive_read_open_memory(a, data, size); }, "<memory>", dest, limits, {},
+               size);
+}
+
+}  // namespace gatebox

@@ -1,0 +1,412 @@
+// Runs in the cloned child, before and up to execve: system calls only, no allocation,
+// no exceptions (STYLE.md). Every failure becomes a SetupRecord on the setup pipe.
+#include "stack/native/child.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <grp.h>
+#include <sys/statvfs.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace gatebox {
+namespace {
+
+constexpr int kSetupFailedExit = 125;
+
+void send_record(int fd, SetupStage stage, int op_index, int err) {
+  SetupRecord r{static_cast<std::int32_t>(stage), op_index, err};
+  ssize_t n;
+  do n = ::write(fd, &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+}
+
+[[noreturn]] void fail(int fd, SetupStage stage, int op_index = -1, int err = errno) {
+  send_record(fd, stage, op_index, err);
+  ::_exit(kSetupFailedExit);
+}
+
+struct FdPath {
+  char text[32];
+  explicit FdPath(int fd) { std::snprintf(text, sizeof text, "/proc/self/fd/%d", fd); }
+};
+
+// Opens `rel` below root_fd one component at a time, never following a symlink, so a
+// hostile rootfs cannot redirect a mount outside the sandbox. Missing directories (and,
+// for a file target, the last component) are created when `create` is set. Returns an
+// O_PATH descriptor or -errno (ELOOP: a component is a symlink).
+int open_beneath(int root_fd, const char* rel, bool last_is_dir, bool create, mode_t mode) {
+  char buf[PATH_MAX];
+  std::size_t len = std::strlen(rel);
+  if (len >= sizeof buf) return -ENAMETOOLONG;
+  std::memcpy(buf, rel, len + 1);
+  int dir = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+  if (dir < 0) return -errno;
+  char* p = buf;
+  while (true) {
+    while (*p == '/') ++p;
+    if (*p == '\0') return dir;
+    char* end = p;
+    while (*end != '\0' && *end != '/') ++end;
+    const bool last = *end == '\0' || (end[0] == '/' && end[1] == '\0');
+    *end = '\0';
+    if (std::strcmp(p, "..") == 0 || std::strcmp(p, ".") == 0) {
+      ::close(dir);
+      return -EINVAL;
+    }
+    const bool want_dir = !last || last_is_dir;
+    int fd = ::openat(dir, p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      int made = want_dir ? ::mkdirat(dir, p, last ? mode : 0755)
+                          : ::openat(dir, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (made < 0 && errno != EEXIST) {
+        int e = errno;
+        ::close(dir);
+        return -e;
+      }
+      if (!want_dir) ::close(made);
+      fd = ::openat(dir, p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    int e = errno;
+    ::close(dir);
+    if (fd < 0) return -e;
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      e = errno;
+      ::close(fd);
+      return -e;
+    }
+    if (S_ISLNK(st.st_mode) || (want_dir && !S_ISDIR(st.st_mode)) || (!want_dir && S_ISDIR(st.st_mode))) {
+      ::close(fd);
+      return S_ISLNK(st.st_mode) ? -ELOOP : want_dir ? -ENOTDIR : -EISDIR;
+    }
+    dir = fd;
+    if (last) return dir;
+    p = end + 1;
+  }
+}
+
+// A bind mount in a user namespace keeps the flags the kernel locked on its source
+// (nosuid, nodev, noexec, atime); a remount that drops one fails with EPERM.
+unsigned long locked_flags(int fd) {
+  struct statfs sf;
+  if (::fstatfs(fd, &sf) != 0) return 0;
+  unsigned long out = 0;
+  if (sf.f_flags & ST_NOSUID) out |= MS_NOSUID;
+  if (sf.f_flags & ST_NODEV) out |= MS_NODEV;
+  if (sf.f_flags & ST_NOEXEC) out |= MS_NOEXEC;
+  if (sf.f_flags & ST_NOATIME) out |= MS_NOATIME;
+  if (sf.f_flags & ST_NODIRATIME) out |= MS_NODIRATIME;
+  if (sf.f_flags & ST_RELATIME) out |= MS_RELATIME;
+  if (sf.f_flags & ST_RDONLY) out |= MS_RDONLY;
+  return out;
+}
+
+// Applies flags (and read-only) to the mount now at op.target.
+int remount(int root_fd, const MountOp& op) {
+  int fd = open_beneath(root_fd, op.target.c_str(), op.is_dir, false, 0);
+  if (fd < 0) return fd;
+  unsigned long flags = MS_BIND | MS_REMOUNT | op.flags | locked_flags(fd) | (op.readonly ? MS_RDONLY : 0);
+  int rc = ::mount(nullptr, FdPath(fd).text, nullptr, flags, nullptr);
+  int e = errno;
+  ::close(fd);
+  return rc == 0 ? 0 : -e;
+}
+
+// Carries out one MountOp. Returns 0, or -errno with *target_error telling whether the
+// target could not be resolved (a rootfs problem) rather than mounted.
+int execute_op(int root_fd, const MountOp& op, bool* target_error) {
+  *target_error = false;
+  if (op.kind == OpKind::symlink) {
+    const char* slash = std::strrchr(op.target.c_str(), '/');
+    char parent[PATH_MAX] = "";
+    const char* name = op.target.c_str();
+    if (slash != nullptr) {
+      std::size_t n = static_cast<std::size_t>(slash - op.target.c_str());
+      std::memcpy(parent, op.target.c_str(), n);
+      parent[n] = '\0';
+      name = slash + 1;
+    }
+    int dir = open_beneath(root_fd, parent, true, true, 0755);
+    if (dir < 0) return *target_error = true, dir;
+    int rc = ::symlinkat(op.source.c_str(), dir, name);
+    int e = errno;
+    ::close(dir);
+    return rc == 0 || e == EEXIST ? 0 : -e;
+  }
+  const bool create = op.kind != OpKind::rebind;
+  int fd = open_beneath(root_fd, op.target.c_str(), op.is_dir, create, op.mode);
+  if (fd < 0) {
+    if (op.optional && (fd == -ENOENT || fd == -ENOTDIR)) return 0;
+    *target_error = true;
+    return fd;
+  }
+  FdPath path(fd);
+  int rc = 0;
+  switch (op.kind) {
+    case OpKind::mkdir: rc = 0; break;
+    case OpKind::tmpfs: rc = ::mount("tmpfs", path.text, "tmpfs", op.flags, op.data.c_str()); break;
+    case OpKind::proc: rc = ::mount("proc", path.text, "proc", op.flags, nullptr); break;
+    case OpKind::devpts: rc = ::mount("devpts", path.text, "devpts", op.flags, op.data.c_str()); break;
+    case OpKind::bind: rc = ::mount(op.source.c_str(), path.text, nullptr, MS_BIND | MS_REC, nullptr); break;
+    case OpKind::rebind: rc = ::mount(path.text, path.text, nullptr, MS_BIND | MS_REC, nullptr); break;
+    case OpKind::symlink: break;
+  }
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return op.optional && e == ENOENT ? 0 : -e;
+  if ((op.kind == OpKind::bind || op.kind == OpKind::rebind) && (op.readonly || op.flags != 0)) {
+    return remount(root_fd, op);
+  }
+  return 0;
+}
+
+int loopback_up() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    rc = ::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int e = errno;
+  ::close(s);
+  return rc == 0 ? 0 : -e;
+}
+
+void drop_bounding_set(const SetupPlan& plan, int setup_fd) {
+  for (int cap = 0; cap <= plan.cap_last_cap; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(setup_fd, SetupStage::credentials);
+  }
+}
+
+void clear_capabilities(int setup_fd) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capset, &header, data) != 0) fail(setup_fd, SetupStage::credentials);
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    fail(setup_fd, SetupStage::credentials);
+  }
+}
+
+void set_limit(int resource, std::uint64_t value, int setup_fd) {
+  struct rlimit current;
+  if (::getrlimit(resource, &current) != 0) fail(setup_fd, SetupStage::rlimits);
+  // Only ever lower: root here lacks CAP_SYS_RESOURCE, and a gate never needs more.
+  rlim_t v = value < current.rlim_max ? static_cast<rlim_t>(value) : current.rlim_max;
+  struct rlimit next{v, v};
+  if (::setrlimit(resource, &next) != 0) fail(setup_fd, SetupStage::rlimits);
+}
+
+void close_other_fds(const SetupPlan& plan) {
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = 3; fd < static_cast<int>(plan.nofile) + 64; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+// The gate's own process: identity, limits, filter, exec. Never returns.
+[[noreturn]] void exec_gate(const SetupPlan& plan, const ChildChannels& ch, int devnull) {
+  const int setup_fd = ch.setup_write;
+  if (::dup2(devnull, 0) < 0 || ::dup2(ch.stdout_write, 1) < 0 || ::dup2(ch.stderr_write, 2) < 0) {
+    fail(setup_fd, SetupStage::fork_gate);
+  }
+  if (::setsid() < 0) fail(setup_fd, SetupStage::fork_gate);
+  ::umask(022);
+
+  drop_bounding_set(plan, setup_fd);
+  if (!plan.user_namespace && ::setgroups(0, nullptr) != 0) fail(setup_fd, SetupStage::credentials);
+  if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) fail(setup_fd, SetupStage::credentials);
+  if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) fail(setup_fd, SetupStage::credentials);
+  clear_capabilities(setup_fd);
+
+  set_limit(RLIMIT_NOFILE, plan.nofile, setup_fd);
+  set_limit(RLIMIT_CORE, 0, setup_fd);
+  if (plan.nproc != 0) set_limit(RLIMIT_NPROC, plan.nproc, setup_fd);
+  if (plan.address_space != 0) set_limit(RLIMIT_AS, plan.address_space, setup_fd);
+
+  if (::chdir(plan.cwd.c_str()) != 0) fail(setup_fd, SetupStage::cwd);
+  close_other_fds(plan);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(setup_fd, SetupStage::seccomp);
+  if (!plan.seccomp.empty()) {
+    struct sock_fprog prog;
+    prog.len = static_cast<unsigned short>(plan.seccomp.size());
+    prog.filter = const_cast<sock_filter*>(plan.seccomp.data());
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(setup_fd, SetupStage::seccomp);
+  }
+
+  int err = ENOENT;
+  for (const std::string& candidate : plan.exec_candidates) {
+    ::execve(candidate.c_str(), plan.argv.data(), plan.envp.data());
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+  }
+  send_record(setup_fd, SetupStage::exec, -1, err);
+  ::_exit(err == ENOENT ? 127 : 126);
+}
+
+// Reads the verdict file for the parent. The path is walked without following symlinks,
+// so a gate cannot point it at something only init may read (e.g. /proc/1/environ).
+void send_status(const SetupPlan& plan, int status_fd, int wait_status) {
+  static char buf[kVerdictMax + 1];
+  StatusRecord rec{wait_status, kVerdictMissing};
+  ssize_t len = 0;
+  if (!plan.verdict_file.empty()) {
+    int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int pfd = root < 0 ? -1 : open_beneath(root, plan.verdict_file.c_str(), false, false, 0);
+    if (root >= 0) ::close(root);
+    if (pfd >= 0) {
+      struct stat st;
+      int fd = ::open(FdPath(pfd).text, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      ::close(pfd);
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        ssize_t n;
+        while (len <= static_cast<ssize_t>(kVerdictMax) &&
+               (n = ::read(fd, buf + len, sizeof buf - static_cast<std::size_t>(len))) > 0) {
+          len += n;
+        }
+        rec.verdict_len = len > static_cast<ssize_t>(kVerdictMax) ? kVerdictUnsafe : static_cast<std::int32_t>(len);
+      } else if (fd >= 0) {
+        rec.verdict_len = kVerdictUnsafe;
+      }
+      if (fd >= 0) ::close(fd);
+    } else if (pfd != -ENOENT) {
+      rec.verdict_len = kVerdictUnsafe;
+    }
+  }
+  ssize_t n;
+  do n = ::write(status_fd, &rec, sizeof rec);
+  while (n < 0 && errno == EINTR);
+  const char* p = buf;
+  ssize_t left = rec.verdict_len > 0 ? rec.verdict_len : 0;
+  while (left > 0) {
+    n = ::write(status_fd, p, static_cast<std::size_t>(left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    p += n;
+    left -= n;
+  }
+}
+
+}  // namespace
+
+const char* stage_name(SetupStage stage) {
+  switch (stage) {
+    case SetupStage::sync: return "waiting for the parent";
+    case SetupStage::namespaces: return "namespaces";
+    case SetupStage::scratch: return "mount the scratch tmpfs";
+    case SetupStage::overlay: return "mount the root overlay";
+    case SetupStage::op: return "mount";
+    case SetupStage::op_target: return "resolve mount target";
+    case SetupStage::hostname: return "sethostname";
+    case SetupStage::network: return "bring up loopback";
+    case SetupStage::pivot: return "pivot_root";
+    case SetupStage::cwd: return "chdir to run.cwd";
+    case SetupStage::fork_gate: return "start the gate process";
+    case SetupStage::credentials: return "set uid/gid and drop capabilities";
+    case SetupStage::rlimits: return "set rlimits";
+    case SetupStage::seccomp: return "install the seccomp filter";
+    case SetupStage::exec: return "execve";
+  }
+  return "setup";
+}
+
+void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t parent) noexcept {
+  const int setup_fd = ch.setup_write;
+  // If gatebox dies (even by SIGKILL), init dies, and with it every process of the sandbox.
+  // (getppid() is 0 in a new PID namespace; a parent that died before this line is seen
+  // below as EOF on the sync pipe.)
+  (void)parent;
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ::_exit(kSetupFailedExit);
+  char go = 0;
+  if (::read(ch.sync_read, &go, 1) != 1) fail(setup_fd, SetupStage::sync, -1, EPIPE);
+  ::close(ch.sync_read);
+  // Now inside its cgroup: a cgroup namespace rooted there hides the host's hierarchy.
+  if (::unshare(CLONE_NEWCGROUP) != 0) fail(setup_fd, SetupStage::namespaces);
+  // Nothing mounted from here on may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(setup_fd, SetupStage::namespaces);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ::umask(0);
+
+  if (::mount("tmpfs", plan.run_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, plan.scratch_data.c_str()) != 0) {
+    fail(setup_fd, SetupStage::scratch);
+  }
+  for (const std::string* dir : {&plan.upper_dir, &plan.work_dir, &plan.root_dir}) {
+    if (::mkdir(dir->c_str(), 0755) != 0) fail(setup_fd, SetupStage::scratch);
+  }
+  if (::mount("overlay", plan.root_dir.c_str(), "overlay", MS_NOSUID | MS_NODEV, plan.overlay_data.c_str()) != 0) {
+    fail(setup_fd, SetupStage::overlay);
+  }
+  int root_fd = ::open(plan.root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) fail(setup_fd, SetupStage::overlay);
+  for (std::size_t i = 0; i < plan.ops.size(); ++i) {
+    bool target_error = false;
+    int rc = execute_op(root_fd, plan.ops[i], &target_error);
+    if (rc != 0) {
+      fail(setup_fd, target_error ? SetupStage::op_target : SetupStage::op, static_cast<int>(i), -rc);
+    }
+  }
+  if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) fail(setup_fd, SetupStage::hostname);
+  if (plan.loopback) {
+    int rc = loopback_up();
+    if (rc != 0) fail(setup_fd, SetupStage::network, -1, -rc);
+  }
+  // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves
+  // nothing of the host's mount tree reachable.
+  if (::fchdir(root_fd) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 || ::umount2(".", MNT_DETACH) != 0 ||
+      ::chdir("/") != 0) {
+    fail(setup_fd, SetupStage::pivot);
+  }
+  ::close(root_fd);
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) fail(setup_fd, SetupStage::fork_gate);
+
+  pid_t gate = ::fork();
+  if (gate < 0) fail(setup_fd, SetupStage::fork_gate);
+  if (gate == 0) exec_gate(plan, ch, devnull);
+
+  // init keeps nothing the gate could use: no copy of its output pipes, no host terminal.
+  ::close(ch.stdout_write);
+  ::close(ch.stderr_write);
+  ::close(setup_fd);
+  ::dup2(devnull, 0);
+  ::dup2(devnull, 1);
+  ::dup2(devnull, 2);
+  int gate_status = 0;
+  while (true) {
+    int status = 0;
+    pid_t w = ::waitpid(-1, &status, 0);
+    if (w == gate) {
+      gate_status = status;
+      break;
+    }
+    if (w < 0 && errno != EINTR) break;
+  }
+  send_status(plan, ch.status_write, gate_status);
+  // init's exit kills every process left in the PID namespace (daemonised descendants too).
+  ::_exit(0);
+}
+
+}  // namespace gatebox

@@ -1,0 +1,61 @@
+#pragma once
+// The sandbox side of the native stack: the process clone() creates. It carries out the
+// SetupPlan, becomes the sandbox's init (PID 1), forks and execs the gate, reaps, and
+// reports. Between clone and execve it only makes system calls: a failure is written as a
+// fixed-size SetupRecord to a close-on-exec pipe, never thrown.
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "stack/native/plan.hpp"
+
+namespace gatebox {
+
+enum class SetupStage : std::int32_t {
+  sync = 1,       // waiting for the parent
+  namespaces,     // unshare(cgroup), private propagation
+  scratch,        // tmpfs for the overlay's upper layer
+  overlay,        // the root overlay
+  op,             // plan.ops[op_index]
+  op_target,      // resolving plan.ops[op_index]'s target inside the rootfs (symlink, not a dir, …)
+  hostname,
+  network,
+  pivot,
+  cwd,
+  fork_gate,
+  credentials,    // setgroups/setresgid/setresuid/capabilities
+  rlimits,
+  seccomp,
+  exec,           // execve of argv[0] failed: the gate never ran (exit 127/126)
+};
+
+struct SetupRecord {
+  std::int32_t stage = 0;
+  std::int32_t op_index = -1;
+  std::int32_t err = 0;
+};
+
+// What init sends when the gate has finished: its wait status, then `verdict_len` bytes
+// of the verdict file (-1: no file, -2: unsafe or too large).
+struct StatusRecord {
+  std::int32_t wait_status = 0;
+  std::int32_t verdict_len = -1;
+};
+
+inline constexpr std::int32_t kVerdictMissing = -1;
+inline constexpr std::int32_t kVerdictUnsafe = -2;
+inline constexpr std::size_t kVerdictMax = 64 * 1024;
+
+struct ChildChannels {
+  int sync_read = -1;     // one byte from the parent: uid maps and cgroup are in place
+  int setup_write = -1;   // SetupRecords; EOF once the gate has exec'd
+  int status_write = -1;  // StatusRecord (+ verdict file)
+  int stdout_write = -1;
+  int stderr_write = -1;
+};
+
+const char* stage_name(SetupStage stage);
+
+[[noreturn]] void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t parent) noexcept;
+
+}  // namespace gatebox

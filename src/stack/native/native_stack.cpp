@@ -1,0 +1,217 @@
+// The native stack: gatebox itself builds the sandbox (DESIGN.md §7).
+#include "stack/native/native_stack.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "log/console.hpp"
+#include "stack/native/cgroup.hpp"
+#include "stack/native/child.hpp"
+#include "stack/native/plan.hpp"
+#include "stack/native/supervisor.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/interrupt.hpp"
+
+namespace gatebox {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+int cap_last_cap() {
+  std::string v = read_first_line("/proc/sys/kernel/cap_last_cap");
+  return v.empty() ? 40 : std::stoi(v);
+}
+
+bool has_filesystem(std::string_view name) {
+  std::ifstream in("/proc/filesystems");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() >= name.size() && line.compare(line.size() - name.size(), name.size(), name) == 0) return true;
+  }
+  return false;
+}
+
+// Why an unprivileged user may not create the user namespace the native stack needs; empty if it may.
+std::string userns_blocker() {
+  if (read_first_line("/proc/sys/kernel/unprivileged_userns_clone") == "0") {
+    return "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone=0); run as root or enable them";
+  }
+  if (read_first_line("/proc/sys/user/max_user_namespaces") == "0") {
+    return "user namespaces are disabled (sysctl user.max_user_namespaces=0); run as root or raise it";
+  }
+  if (read_first_line("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1") {
+    return "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); run as root";
+  }
+  return "";
+}
+
+// The run's directory on the host: the mount point of its scratch tmpfs, which exists only
+// in the sandbox's mount namespace, so on the host it stays empty and is removed after.
+class RunDir {
+ public:
+  RunDir(const fs::path& cache_dir, const std::string& run_id) {
+    fs::path parent = cache_dir / "run";
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    path_ = (parent / run_id).string();
+    if (::mkdir(path_.c_str(), 0700) != 0) throw sys_error("mkdir", path_);
+  }
+  ~RunDir() { ::rmdir(path_.c_str()); }
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw sys_error("open", path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) throw sys_error("write", path);
+}
+
+// Not root: the sandbox's run.uid/gid are the invoking user, and nobody else exists.
+void map_ids(pid_t pid, const Profile& profile) {
+  const std::string base = fmt::format("/proc/{}/", pid);
+  write_file(base + "setgroups", "deny");
+  write_file(base + "uid_map", fmt::format("{} {} 1\n", profile.run.uid, ::geteuid()));
+  write_file(base + "gid_map", fmt::format("{} {} 1\n", profile.run.gid, ::getegid()));
+}
+
+bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+class NativeStack final : public Stack {
+ public:
+  std::string_view name() const override { return "native"; }
+
+  Availability probe_host() const override {
+    Availability a;
+    struct utsname u;
+    ::uname(&u);
+    a.details.emplace_back("kernel", u.release);
+    CgroupHost cg = detect_cgroups();
+    a.details.emplace_back("cgroup", cg.description.empty() ? "none" : cg.description);
+    const bool root = ::geteuid() == 0;
+    std::string blocker = userns_blocker();
+    a.details.emplace_back("user namespaces", blocker.empty() ? "available" : "unavailable");
+    a.details.emplace_back("mode", root ? "root (no user namespace)" : "unprivileged (user namespace)");
+    if (!has_filesystem("overlay")) {
+      a.reason = "the kernel has no overlayfs (modprobe overlay)";
+      return a;
+    }
+    if (!root && !blocker.empty()) {
+      a.reason = blocker;
+      return a;
+    }
+    if (!cg.unusable_reason.empty()) a.details.emplace_back("limits", "rlimits only: " + cg.unusable_reason);
+    a.available = true;
+    return a;
+  }
+
+  RunOutcome run(const RunRequest& request) override {
+    const auto t_begin = std::chrono::steady_clock::now();
+    const Profile& profile = request.profile;
+    const bool root = ::geteuid() == 0;
+
+    std::unique_ptr<Cgroup> cgroup;
+    CgroupHost cg_host = detect_cgroups();
+    if (cg_host.unusable_reason.empty() && cg_host.layout != CgroupLayout::none) {
+      cgroup = create_cgroup(request.run_id, {profile.limits.memory, profile.limits.pids, profile.limits.cpus});
+    } else {
+      Console::get().warn(fmt::format("no cgroup limits ({}); memory and pids are bounded by rlimits only",
+                                      cg_host.unusable_reason.empty() ? "no cgroup hierarchy" : cg_host.unusable_reason));
+    }
+    RunDir run_dir(request.cache_dir, request.run_id);
+    SetupPlan plan = build_plan(request, PlanHost{root, run_dir.path(), cap_last_cap(), cgroup != nullptr});
+
+    Pipe sync = make_pipe(), setup = make_pipe(), status = make_pipe();
+    Pipe out = make_pipe(O_NONBLOCK), err = make_pipe(O_NONBLOCK);
+    // The gate's ends must block: a gate writing faster than we read simply waits.
+    ::fcntl(out.write.get(), F_SETFL, 0);
+    ::fcntl(err.write.get(), F_SETFL, 0);
+
+    unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+    if (!root) flags |= CLONE_NEWUSER;
+    const pid_t parent = ::getpid();
+    // clone without CLONE_VM behaves like fork: the child gets a copy of the plan.
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0) throw sys_error("clone", "new namespaces");
+    if (pid == 0) {
+      restore_signals_in_child();
+      ChildChannels ch{sync.read.get(), setup.write.get(), status.write.get(), out.write.get(), err.write.get()};
+      ::close(sync.write.get());
+      ::close(setup.read.get());
+      ::close(status.read.get());
+      ::close(out.read.get());
+      ::close(err.read.get());
+      run_sandbox_init(plan, ch, parent);
+    }
+    SandboxProcess sandbox(pid, cgroup.get());
+    sync.read.reset();
+    setup.write.reset();
+    status.write.reset();
+    out.write.reset();
+    err.write.reset();
+
+    if (!root) map_ids(pid, profile);
+    if (cgroup) cgroup->add_process(pid);
+    if (::write(sync.write.get(), "g", 1) != 1) throw sys_error("write", "sandbox sync pipe");
+    sync.write.reset();
+
+    SupervisorIo io{setup.read.get(), status.read.get(), out.read.get(), err.read.get()};
+    RunOutcome outcome = supervise(sandbox, plan, io, request, t_begin);
+    const auto t_end = std::chrono::steady_clock::now();
+    if (cgroup) {
+      outcome.oom_killed = outcome.oom_killed || cgroup->oom_killed();
+      // On cgroup v2 the OOM killer takes the whole group, init included: no status is expected then.
+      if (outcome.oom_killed) outcome.stack_error.reset();
+      CgroupUsage u = cgroup->usage();
+      if (u.cpu_user_ms || u.cpu_system_ms) {
+        outcome.usage.cpu_user_ms = std::max(outcome.usage.cpu_user_ms, u.cpu_user_ms);
+        outcome.usage.cpu_system_ms = std::max(outcome.usage.cpu_system_ms, u.cpu_system_ms);
+      }
+    }
+    cgroup.reset();
+    outcome.timings.teardown_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_end).count();
+    return outcome;
+  }
+
+  std::vector<std::string> sweep(const fs::path& cache_dir) override {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(cache_dir / "run", ec)) {
+      const std::string name = e.path().filename().string();
+      pid_t owner = static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10));
+      if (owner <= 0 || pid_alive(owner)) continue;
+      if (::rmdir(e.path().c_str()) == 0) removed.push_back("run dir " + e.path().string());
+    }
+    if (::geteuid() == 0) {
+      for (std::string& line : sweep_cgroups()) removed.push_back(std::move(line));
+    }
+    return removed;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stack> make_native_stack() { return std::make_unique<NativeStack>(); }
+
+}  // namespace gatebox

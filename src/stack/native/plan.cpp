@@ -1,0 +1,187 @@
+#include "stack/native/plan.hpp"
+
+#include <sys/mount.h>
+
+#include <algorithm>
+
+#include "util/error.hpp"
+#include "util/units.hpp"
+
+namespace gatebox {
+namespace {
+
+constexpr unsigned long kNoSuidDev = MS_NOSUID | MS_NODEV;
+
+// /proc entries that leak host information or act on the host: hidden behind /dev/null
+// (files) or an empty read-only tmpfs (directories).
+constexpr const char* kMaskedProcFiles[] = {"kcore", "keys", "latency_stats", "timer_list", "timer_stats",
+                                            "sched_debug", "kallsyms", "kpagecount", "kpageflags", "kpagecgroup"};
+constexpr const char* kMaskedProcDirs[] = {"acpi", "asound", "scsi", "firmware"};
+// /proc entries that write to the host kernel: read-only. sysrq-trigger is the sharpest:
+// a writable one lets a uid-0 gate reboot the host.
+constexpr const char* kReadonlyProc[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+std::string relative(std::string_view sandbox_path) {
+  while (!sandbox_path.empty() && sandbox_path.front() == '/') sandbox_path.remove_prefix(1);
+  return std::string(sandbox_path);
+}
+
+std::string parent_of(const std::string& sandbox_path) {
+  auto slash = sandbox_path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? "/" : sandbox_path.substr(0, slash);
+}
+
+MountOp op(OpKind kind, std::string target, std::string what) {
+  MountOp o;
+  o.kind = kind;
+  o.target = relative(target);
+  o.what = std::move(what);
+  return o;
+}
+
+void add_proc(std::vector<MountOp>& ops) {
+  MountOp proc = op(OpKind::proc, "proc", "/proc");
+  proc.flags = kNoSuidDev | MS_NOEXEC;
+  ops.push_back(proc);
+  for (const char* f : kMaskedProcFiles) {
+    MountOp m = op(OpKind::bind, std::string("proc/") + f, std::string("mask /proc/") + f);
+    m.source = "/dev/null";
+    m.is_dir = false;
+    m.optional = true;
+    ops.push_back(m);
+  }
+  for (const char* d : kMaskedProcDirs) {
+    MountOp m = op(OpKind::tmpfs, std::string("proc/") + d, std::string("mask /proc/") + d);
+    m.data = "size=0,mode=0555";
+    m.flags = kNoSuidDev | MS_NOEXEC | MS_RDONLY;
+    m.optional = true;
+    ops.push_back(m);
+  }
+  for (const char* p : kReadonlyProc) {
+    MountOp m = op(OpKind::rebind, std::string("proc/") + p, std::string("read-only /proc/") + p);
+    m.readonly = true;
+    m.optional = true;
+    ops.push_back(m);
+  }
+}
+
+void add_dev(std::vector<MountOp>& ops, std::uint64_t disk) {
+  MountOp dev = op(OpKind::tmpfs, "dev", "/dev");
+  dev.data = "size=64k,nr_inodes=64,mode=0755";
+  dev.flags = MS_NOSUID | MS_NOEXEC;
+  ops.push_back(dev);
+  for (const char* d : kDevices) {
+    MountOp b = op(OpKind::bind, std::string("dev/") + d, std::string("/dev/") + d);
+    b.source = std::string("/dev/") + d;
+    b.is_dir = false;
+    b.flags = MS_NOSUID | MS_NOEXEC;
+    ops.push_back(b);
+  }
+  MountOp pts = op(OpKind::devpts, "dev/pts", "/dev/pts");
+  pts.data = "newinstance,ptmxmode=0666,mode=0620";
+  pts.flags = MS_NOSUID | MS_NOEXEC;
+  ops.push_back(pts);
+  MountOp shm = op(OpKind::tmpfs, "dev/shm", "/dev/shm");
+  shm.data = fmt::format("size={},mode=1777", std::min<std::uint64_t>(disk, 64ULL << 20));
+  shm.flags = kNoSuidDev | MS_NOEXEC;
+  ops.push_back(shm);
+  const std::pair<const char*, const char*> links[] = {
+      {"dev/ptmx", "pts/ptmx"}, {"dev/fd", "/proc/self/fd"}, {"dev/stdin", "/proc/self/fd/0"},
+      {"dev/stdout", "/proc/self/fd/1"}, {"dev/stderr", "/proc/self/fd/2"}};
+  for (const auto& [link, text] : links) {
+    MountOp s = op(OpKind::symlink, link, std::string("/") + link);
+    s.source = text;
+    ops.push_back(s);
+  }
+}
+
+void add_writable_dir(std::vector<MountOp>& ops, const std::string& sandbox_dir) {
+  MountOp m = op(OpKind::mkdir, sandbox_dir, sandbox_dir);
+  m.mode = 01777;
+  ops.push_back(m);
+}
+
+}  // namespace
+
+std::vector<std::string> exec_candidates(const std::string& argv0, const std::map<std::string, std::string>& env) {
+  if (argv0.find('/') != std::string::npos) return {argv0};
+  auto it = env.find("PATH");
+  std::string path = it == env.end() ? "/usr/local/bin:/usr/bin:/bin" : it->second;
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    out.push_back(dir == "/" ? "/" + argv0 : dir + "/" + argv0);
+    start = end + 1;
+  }
+  return out;
+}
+
+SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
+  const Profile& p = request.profile;
+  SetupPlan plan;
+  for (const std::string* path : {&request.rootfs.dir.native(), &host.run_dir}) {
+    if (path->find_first_of(",:\\") != std::string::npos) {
+      throw make_error(ExitCode::bad_input, "path '{}' holds ',', ':' or '\\', which overlayfs options cannot carry; "
+                       "use another --cache-dir", *path);
+    }
+  }
+  plan.run_dir = host.run_dir;
+  // Inodes are bounded too: empty files cost no blocks, so size alone does not stop an inode bomb.
+  plan.scratch_data = fmt::format("size={},nr_inodes={},mode=0700", p.limits.disk,
+                                  std::max<std::uint64_t>(p.limits.disk / 4096, 4096));
+  plan.upper_dir = host.run_dir + "/upper";
+  plan.work_dir = host.run_dir + "/work";
+  plan.root_dir = host.run_dir + "/root";
+  plan.overlay_data = fmt::format("lowerdir={},upperdir={},workdir={}", request.rootfs.dir.string(), plan.upper_dir,
+                                  plan.work_dir);
+  // In a user namespace overlayfs cannot write trusted.* xattrs; user.* ones on tmpfs work.
+  if (!host.root) plan.overlay_data += ",userxattr";
+
+  add_proc(plan.ops);
+  add_dev(plan.ops, p.limits.disk);
+  add_writable_dir(plan.ops, "/tmp");
+  if (!p.verdict.file.empty()) {
+    const std::string dir = parent_of(p.verdict.file);
+    if (dir != "/") add_writable_dir(plan.ops, dir);
+  }
+  int index = 0;
+  for (const ResolvedMount& m : request.mounts) {
+    MountOp b = op(OpKind::bind, m.target, fmt::format("mount {} ({} -> {})", ++index, m.source, m.target));
+    b.source = m.source;
+    b.is_dir = m.is_dir;
+    b.readonly = m.readonly;
+    b.flags = kNoSuidDev;
+    plan.ops.push_back(b);
+  }
+
+  plan.hostname = p.run.hostname;
+  plan.loopback = p.network.mode == NetworkMode::loopback;
+  plan.user_namespace = !host.root;
+  plan.cwd = p.run.cwd;
+  plan.uid = p.run.uid;
+  plan.gid = p.run.gid;
+  plan.cap_last_cap = host.cap_last_cap;
+  plan.nofile = p.limits.open_files;
+  if (!host.cgroup_limits) {
+    plan.nproc = p.limits.pids;
+    plan.address_space = p.limits.memory;
+  }
+  plan.seccomp = compile_seccomp_bpf(request.seccomp);
+  plan.verdict_file = p.verdict.file;
+
+  plan.argv_storage = p.run.argv;
+  for (const auto& [name, value] : p.run.env) plan.env_storage.push_back(name + "=" + value);
+  plan.exec_candidates = exec_candidates(p.run.argv.front(), p.run.env);
+  for (std::string& s : plan.argv_storage) plan.argv.push_back(s.data());
+  plan.argv.push_back(nullptr);
+  for (std::string& s : plan.env_storage) plan.envp.push_back(s.data());
+  plan.envp.push_back(nullptr);
+  return plan;
+}
+
+}  // namespace gatebox

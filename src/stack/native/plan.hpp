@@ -1,0 +1,83 @@
+#pragma once
+// The native sandbox as data (plan, then execute): everything the child does between
+// clone and execve, computed by the parent beforehand, so the child only makes system
+// calls — no allocation, no exceptions — and the plan itself can be unit-tested.
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stack/stack.hpp"
+
+namespace gatebox {
+
+enum class OpKind : std::uint8_t {
+  mkdir,        // target directory, `mode`
+  tmpfs,        // mount a tmpfs on target (created as a directory); `data` = options
+  proc,         // mount a fresh procfs on target
+  devpts,       // mount a new devpts instance on target
+  bind,         // bind `source` (host path) onto target (created as a dir or an empty file)
+  rebind,       // bind target onto itself (to remount it read-only afterwards)
+  symlink,      // create target as a symlink to `source`
+};
+
+struct MountOp {
+  OpKind kind = OpKind::mkdir;
+  std::string source;        // host path (bind), link text (symlink)
+  std::string target;        // path below the new root, without a leading '/': "proc", "dev/null"
+  std::string data;          // mount options (tmpfs, devpts)
+  unsigned long flags = 0;   // MS_NOSUID, MS_NODEV, MS_NOEXEC for the new mount
+  mode_t mode = 0755;        // mkdir
+  bool is_dir = true;        // bind: the target is a directory (else a file)
+  bool readonly = false;     // remount read-only after mounting
+  bool optional = false;     // a missing target (e.g. a /proc file this kernel lacks) is skipped
+  std::string what;          // for messages: "mount 1 (/home/me/src -> /src)"
+};
+
+struct SetupPlan {
+  // The run's scratch space: a tmpfs (sized by limits.disk) mounted on run_dir inside the
+  // sandbox's mount namespace only, holding the overlay's upper and work dirs and its mount point.
+  std::string run_dir;
+  std::string scratch_data;  // tmpfs options
+  std::string upper_dir, work_dir, root_dir;
+  std::string overlay_data;  // lowerdir=...,upperdir=...,workdir=...
+  std::vector<MountOp> ops;  // in order, relative to root_dir, before pivot_root
+
+  std::string hostname;
+  bool loopback = false;
+  bool user_namespace = false;  // not root: everything happens in a new user namespace
+  std::string cwd;              // absolute, inside the sandbox
+
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+  int cap_last_cap = 40;
+  std::uint64_t nofile = 1024;
+  std::uint64_t nproc = 0;      // RLIMIT_NPROC fallback when there is no cgroup (0 = unset)
+  std::uint64_t address_space = 0;  // RLIMIT_AS fallback when there is no cgroup (0 = unset)
+
+  std::vector<sock_filter> seccomp;  // empty = unconfined
+
+  // execve arguments, owned here; argv/envp point into them.
+  std::vector<std::string> argv_storage, env_storage, exec_candidates;
+  std::vector<char*> argv, envp;
+
+  std::string verdict_file;  // absolute sandbox path, or empty
+};
+
+struct PlanHost {
+  bool root = true;               // geteuid() == 0: no user namespace
+  std::string run_dir;            // <cache>/run/<run id>
+  int cap_last_cap = 40;
+  bool cgroup_limits = true;      // false: fall back to rlimits for pids and memory
+};
+
+// Throws Error(65) for a profile the plan cannot express safely (e.g. a cache path with ','),
+SetupPlan build_plan(const RunRequest& request, const PlanHost& host);
+
+// PATH search done by the parent: argv[0] as is when it holds '/', else each PATH entry of
+// the profile's environment joined with it.
+std::vector<std::string> exec_candidates(const std::string& argv0, const std::map<std::string, std::string>& env);
+
+}  // namespace gatebox

@@ -1,0 +1,43 @@
+#pragma once
+// File-tree helpers shared by the stages: robust removal of trees that may hold read-only
+// directories, an owned temporary directory, and mkdir -p with a private mode.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string_view>
+
+namespace gatebox {
+
+// Removes `path` and everything below it. Never follows symlinks, never crosses into
+// another filesystem (a mount point below `path` is an error, not something to empty),
+// and makes directories writable first so read-only trees go too. Depth is not limited
+// by the number of open files. A missing `path` is not an error.
+void remove_tree(const std::filesystem::path& path);
+// Same, but keeps the directory `dir` itself (empty afterwards).
+void remove_tree_contents(const std::filesystem::path& dir);
+
+// Creates `dir` and its missing parents with `mode`; existing directories are left as
+// they are. Throws Error(70) naming the directory that could not be made.
+void make_dirs(const std::filesystem::path& dir, mode_t mode = 0700);
+
+// A private directory (mkdtemp, mode 0700) removed with everything in it when the
+// object goes away, unless release() was called.
+class TempDir {
+ public:
+  explicit TempDir(const std::filesystem::path& parent, std::string_view prefix = "gatebox-");
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&& o) noexcept;
+  TempDir& operator=(TempDir&& o) noexcept;
+  ~TempDir();
+
+  const std::filesystem::path& path() const { return path_; }
+  // Keeps the directory on disk; the caller owns it from now on.
+  std::filesystem::path release();
+
+ private:
+  void remove_now() noexcept;
+  std::filesystem::path path_;
+};
+
+}  // namespace gatebox

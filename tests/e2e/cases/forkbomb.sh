@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# limits.pids stops a fork bomb: the gate sees fork fail and finishes on its own.
+. "$(dirname "$0")/../lib.sh"
+
+make_profile forkbomb <<EOF2
+name = "e2e-forkbomb"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/fixtures/forkbomb", "4096", "$MARKER"]
+[limits]
+timeout = "60s"
+pids = 32
+EOF2
+
+gb_run "$PROFILE"
+expect_exit 0
+expect_stdout_has "fork limited after"
+children=$(sed -n 's/^fork limited after \([0-9]*\) children$/\1/p' "$T/stdout")
+[ -n "$children" ] && [ "$children" -lt 32 ] ||
+  fail "expected fewer than 32 children under pids = 32, got '${children}'"
+expect_faster_than 60
+expect_no_leftovers
+pass "$children children"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Hostile rootfs images: entries that aim outside the tree are refused (exit 65) and write
+# nothing on the host; device nodes are skipped and setuid bits cleared; a decompression
+# bomb stops at rootfs.max_bytes within seconds; a zip or a truncated archive is refused.
+# timeout: 400
+. "$(dirname "$0")/../lib.sh"
+
+mkdir "$T/images" "$T/outside"
+echo host-secret >"$T/outside/secret.txt"
+zstd -dc "$IMAGE" >"$T/base.tar"
+python3 "$E2E_DIR/hostile_archives.py" "$T/base.tar" "$T/images" "$T/outside"
+
+# Nothing but secret.txt, unchanged, in the directory every entry aims at.
+expect_outside_untouched() {
+  local list
+  list=$(ls -A "$T/outside")
+  [ "$list" = secret.txt ] || fail "$1: files appeared outside the tree: $list"
+  [ "$(cat "$T/outside/secret.txt")" = host-secret ] || fail "$1: the host file outside the tree changed"
+}
+
+# run_image FILE [ARGV...]: the image as the rootfs of a small gate.
+run_image() {
+  local image=$1
+  shift
+  make_profile "$(basename "$image")" <<EOF2
+name = "e2e-hostile"
+[rootfs]
+image = "$T/images/$image"
+max_bytes = "64MiB"
+[run]
+argv = ["/bin/sh", "-c", "echo ran-$MARKER"]
+[limits]
+timeout = "60s"
+EOF2
+  gb_run "$PROFILE" "$@"
+}
+
+for image in dotdot.tar absolute.tar symlink-write.tar dir-swap.tar hardlink-outside.tar hardlink-dotdot.tar; do
+  run_image "$image"
+  expect_exit 65
+  expect_stdout_lacks "ran-$MARKER"
+  expect_outside_untouched "$image"
+done
+
+# A duplicate path: refused, or the later entry wins as with tar.
+run_image duplicate.tar -- /bin/cat /dup.txt
+case $GB_EXIT in
+  65) ;;
+  0) expect_stdout_has second ;;
+  *) fail "duplicate.tar: expected exit 65 or 0" ;;
+esac
+
+run_image device.tar -- /bin/sh -c '[ -c /evil-null ] && echo IS-A-DEVICE; echo checked'
+expect_exit 0
+expect_stdout_has checked
+expect_stdout_lacks IS-A-DEVICE
+
+run_image setuid.tar -- /bin/ls -l /suid-prog /sgid-prog
+expect_exit 0
+expect_stdout_has suid-prog
+expect_stdout_has sgid-prog
+modes=$(awk '{print $1}' "$T/stdout")
+case $modes in
+  *[sStT]*) fail "setuid/setgid bits survived extraction: $modes" ;;
+esac
+
+run_image bomb.tar.gz
+expect_exit 65
+expect_faster_than 30
+
+for image in zip.tar truncated.tar.gz; do
+  run_image "$image"
+  expect_exit 65
+  expect_stdout_lacks "ran-$MARKER"
+done
+expect_outside_untouched "all images"
+expect_no_leftovers
+pass

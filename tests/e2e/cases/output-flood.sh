@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# 50 MiB of output under limits.output = 1MiB: the rest is dropped (the report says so and
+# still counts it), the gate is never blocked, and the run takes seconds.
+. "$(dirname "$0")/../lib.sh"
+
+make_profile flood <<EOF2
+name = "e2e-output-flood"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/fixtures/flood", "52428800", "$MARKER"]
+[limits]
+timeout = "120s"
+output = "1MiB"
+EOF2
+
+# flood ignores its second argument (the marker).
+gb_run "$PROFILE"
+expect_exit 0
+expect_report output.truncated true
+expect_report_cmp output.stdout_bytes -ge 52428800
+shown=$(wc -c <"$T/stdout")
+[ "$shown" -le $((1024 * 1024 + 128 * 1024)) ] ||
+  fail "expected at most about 1 MiB of stdout, got $shown bytes"
+[ "$shown" -ge $((512 * 1024)) ] || fail "expected the first 1 MiB of output to be shown, got $shown bytes"
+expect_faster_than 60
+expect_no_leftovers
+pass "took ${GB_SECS}s"

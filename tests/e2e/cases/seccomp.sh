@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The seccomp policy: the default profile refuses what Docker's does (EPERM); allow/deny
+# move single calls; action = "kill" kills the gate with SIGSYS, which fails it.
+. "$(dirname "$0")/../lib.sh"
+
+make_profile seccomp <<EOF2
+name = "e2e-seccomp"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/fixtures/sysprobe", "mount", "unshare-user", "keyctl", "bpf", "getcwd"]
+[limits]
+timeout = "60s"
+EOF2
+
+gb_run "$PROFILE"
+expect_exit 0
+expect_stdout_has "mount denied EPERM"
+expect_stdout_has "unshare-user denied EPERM"
+expect_stdout_has "keyctl denied EPERM"
+expect_stdout_has "bpf denied EPERM"
+expect_stdout_has "getcwd ok"
+
+# sysprobe's keyctl probe calls add_key; allowing the keyring calls lifts the filter's EPERM.
+gb_run "$PROFILE" --set 'seccomp.allow=["add_key", "keyctl"]' -- /fixtures/sysprobe keyctl
+expect_exit 0
+expect_stdout_has "keyctl "
+expect_stdout_lacks "keyctl denied EPERM"
+
+gb_run "$PROFILE" --set 'seccomp.deny=["getcwd"]' -- /fixtures/sysprobe getcwd
+expect_exit 0
+expect_stdout_has "getcwd denied EPERM"
+
+# kill: the denied call ends the gate itself (--no-fork), and that is a failure.
+gb_run "$PROFILE" --set 'seccomp.action="kill"' -- /fixtures/sysprobe --no-fork keyctl
+expect_exit 1
+expect_report verdict fail
+expect_report signal 31
+expect_stdout_lacks "keyctl ok"
+expect_no_leftovers
+pass

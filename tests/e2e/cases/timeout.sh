@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A gate that hangs (ignoring SIGTERM, with a grandchild in its own session) is killed at
+# limits.timeout: verdict per on_timeout, quickly, and nothing of it survives.
+# timeout: 180
+. "$(dirname "$0")/../lib.sh"
+
+make_profile hang <<EOF2
+name = "e2e-timeout"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/fixtures/sleeper", "$MARKER"]
+[limits]
+timeout = "2s"
+EOF2
+
+gb_run "$PROFILE"
+expect_exit 1
+expect_verdict_line fail
+expect_report verdict fail
+expect_report timed_out true
+expect_stdout_has "sleeper: sleeping"
+expect_faster_than 7
+expect_no_leftovers
+
+# on_timeout = "error", and -t overriding limits.timeout.
+gb_run "$PROFILE" -t 1s --set 'verdict.on_timeout="error"'
+expect_exit 2
+expect_report verdict error
+expect_report timed_out true
+expect_faster_than 6
+expect_no_leftovers
+pass

@@ -1,0 +1,333 @@
+# Helpers for the end-to-end cases: sourced by every tests/e2e/cases/*.sh.
+#
+# Environment (set by CTest, see CMakeLists.txt):
+#   GATEBOX                the binary under test
+#   GATEBOX_STACK          the stack every run of this case uses
+#   GATEBOX_TEST_IMAGE     busybox + /fixtures/<programs> (tests/fixtures)
+#   GATEBOX_BUSYBOX_IMAGE  the plain sample rootfs (rootfs/build.sh)
+#   GATEBOX_CACHE          rootfs cache shared by all cases, so each image unpacks once
+#
+# Sourcing this file checks all of that and the stack; a case that cannot run here exits 77
+# after printing "SKIP: <why>". A failed expectation prints what was expected and what
+# came, then exits 1. Each case gets:
+#   $T       its own temp dir (removed at exit)
+#   $MARKER  a unique word; put it in the gate's argv so leftovers can be found by it
+#   $IMAGE   the test image, $BUSYBOX_IMAGE the plain one
+set -euo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CASE=$(basename "${BASH_SOURCE[1]:-$0}" .sh)
+
+# --- failing and skipping ----------------------------------------------------------------
+
+skip() {
+  echo "SKIP: ${GATEBOX_STACK:-?}: $*"
+  exit 77
+}
+
+# skip_on STACK REASON: this case does not apply to STACK.
+skip_on() {
+  local stack=$1
+  shift
+  [ "$GATEBOX_STACK" != "$stack" ] || skip "$*"
+}
+
+# Shows the last lines of what the most recent run printed, for a failure message.
+show_run() {
+  [ -n "${GB_CMD:-}" ] || return 0
+  echo "--- command: ${GB_CMD}"
+  echo "--- exit code: ${GB_EXIT:-?} after ${GB_SECS:-?}s"
+  if [ -f "$T/stdout" ]; then
+    echo "--- stdout ($(wc -c <"$T/stdout") bytes, last 20 lines):"
+    tail -n 20 "$T/stdout" | cut -c1-300
+  fi
+  if [ -f "$T/stderr" ]; then
+    echo "--- stderr (last 30 lines):"
+    tail -n 30 "$T/stderr" | cut -c1-300
+  fi
+  if [ -f "$GB_REPORT" ]; then
+    echo "--- report:"
+    head -c 4000 "$GB_REPORT"
+  fi
+}
+
+fail() {
+  echo "FAIL: $CASE on $GATEBOX_STACK: $*" >&2
+  show_run >&2
+  exit 1
+}
+
+# --- environment and stack checks -------------------------------------------------------
+
+for var in GATEBOX GATEBOX_STACK GATEBOX_CACHE GATEBOX_TEST_IMAGE; do
+  if [ -z "${!var:-}" ]; then
+    echo "FAIL: $var is not set: run the e2e cases through ctest" >&2
+    exit 1
+  fi
+done
+[ -x "$GATEBOX" ] || { echo "FAIL: $GATEBOX is not an executable (build it first)" >&2; exit 1; }
+[ -f "$GATEBOX_TEST_IMAGE" ] ||
+  skip "the test image $GATEBOX_TEST_IMAGE is missing: build the sample rootfs first (make rootfs), then rebuild"
+GATEBOX_BUSYBOX_IMAGE=${GATEBOX_BUSYBOX_IMAGE:-}
+IMAGE=$GATEBOX_TEST_IMAGE
+BUSYBOX_IMAGE=$GATEBOX_BUSYBOX_IMAGE
+mkdir -p "$GATEBOX_CACHE"
+
+# Prints "yes" or "no<TAB>reason" for $GATEBOX_STACK from `gatebox stacks --json`.
+stack_status() {
+  local json
+  if ! json=$("$GATEBOX" stacks --json 2>"${T:-/tmp}/stacks.err"); then
+    printf 'no\t`gatebox stacks --json` failed: %s\n' "$(tr '\n' ' ' <"${T:-/tmp}/stacks.err")"
+    return 0
+  fi
+  STACKS_JSON=$json python3 -c '
+import json, os, sys
+stack = sys.argv[1]
+try:
+    stacks = json.loads(os.environ["STACKS_JSON"])
+except ValueError as e:
+    print("no\t`gatebox stacks --json` printed no JSON: %s" % e)
+    sys.exit(0)
+for s in stacks:
+    if s.get("name") == stack:
+        if s.get("available") is True:
+            print("yes")
+        else:
+            print("no\t%s" % (s.get("reason") or "unavailable, no reason given"))
+        sys.exit(0)
+print("no\tgatebox does not know this stack")
+' "$GATEBOX_STACK"
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-e2e.$CASE.XXXXXX")
+MARKER="gbmark$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+cleanup_dir() {
+  # A failed case may leave a read-only bind of a dir under $T on a broken run; never
+  # follow it with rm: unmount first.
+  if grep -qF " $T" /proc/self/mountinfo 2>/dev/null; then
+    echo "note: mounts under $T are left; not removing it" >&2
+    return
+  fi
+  rm -rf "$T"
+}
+trap cleanup_dir EXIT
+
+status=$(stack_status)
+[ "${status%%$'\t'*}" = yes ] || skip "${status#*$'\t'}"
+
+# --- profiles and runs -------------------------------------------------------------------
+
+# make_profile NAME <<EOF ... EOF: writes the profile from stdin to $T/NAME.toml and prints
+# its path. In the text, @IMAGE@, @BUSYBOX_IMAGE@, @MARKER@ and @T@ are replaced (for quoted
+# heredocs; unquoted ones can use the shell variables directly).
+make_profile() {
+  local file="$T/$1.toml"
+  local text
+  text=$(cat)
+  text=${text//@IMAGE@/$IMAGE}
+  text=${text//@BUSYBOX_IMAGE@/$BUSYBOX_IMAGE}
+  text=${text//@MARKER@/$MARKER}
+  text=${text//@T@/$T}
+  printf '%s\n' "$text" >"$file"
+  PROFILE=$file
+}
+
+# The options every run of the suite uses; the case's own follow. A case may set GB_PREFIX
+# (a command array to run gatebox through, e.g. setpriv), GB_BIN, GB_CACHE and GB_REPORT.
+GB_PREFIX=()
+GB_BIN=$GATEBOX
+GB_CACHE=$GATEBOX_CACHE
+GB_REPORT="$T/report.json"
+gb_args() {
+  GB_ARGV=(${GB_PREFIX[@]+"${GB_PREFIX[@]}"} "$GB_BIN" run --stack "$GATEBOX_STACK"
+    --cache-dir "$GB_CACHE" --report "$GB_REPORT" --log-format plain "$@")
+  GB_CMD="${GB_ARGV[*]}"
+}
+
+now() { date +%s.%N; }
+elapsed_since() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$(now)"; }
+
+# gb_run ARGS...: runs gatebox on $GATEBOX_STACK and waits. Sets GB_EXIT and GB_SECS; the
+# output is in $T/stdout and $T/stderr, the report in $T/report.json. A run still going
+# after GB_LIMIT seconds (default 180) is killed and the case fails.
+gb_run() {
+  gb_args "$@"
+  rm -f "$GB_REPORT" "$T/stdout" "$T/stderr"
+  local start
+  start=$(now)
+  GB_EXIT=0
+  timeout --kill-after=10 "${GB_LIMIT:-180}" "${GB_ARGV[@]}" </dev/null >"$T/stdout" 2>"$T/stderr" || GB_EXIT=$?
+  GB_SECS=$(elapsed_since "$start")
+  if [ "$GB_EXIT" = 124 ] || [ "$GB_EXIT" = 137 ]; then
+    fail "gatebox did not finish within ${GB_LIMIT:-180}s"
+  fi
+}
+
+# gb_start ARGS...: starts gatebox in the background (GB_PID); gb_wait collects it. Job
+# control is on while starting so that the background gatebox does not inherit an ignored
+# SIGINT (bash ignores SIGINT in background jobs of a script otherwise).
+gb_start() {
+  gb_args "$@"
+  rm -f "$GB_REPORT" "$T/stdout" "$T/stderr"
+  GB_START=$(now)
+  set -m
+  "${GB_ARGV[@]}" </dev/null >"$T/stdout" 2>"$T/stderr" &
+  GB_PID=$!
+  set +m
+}
+
+gb_wait() {
+  local limit=${1:-60}
+  local waited=0
+  while kill -0 "$GB_PID" 2>/dev/null && [ "$waited" -lt $((limit * 10)) ]; do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  if kill -0 "$GB_PID" 2>/dev/null; then
+    kill -KILL "$GB_PID" 2>/dev/null || true
+    wait "$GB_PID" 2>/dev/null || true
+    fail "gatebox was still running ${limit}s later"
+  fi
+  GB_EXIT=0
+  wait "$GB_PID" || GB_EXIT=$?
+  GB_SECS=$(elapsed_since "$GB_START")
+}
+
+# --- expectations -----------------------------------------------------------------------
+
+expect_exit() {
+  [ "$GB_EXIT" = "$1" ] || fail "expected exit code $1, got $GB_EXIT"
+}
+
+expect_stdout_has() {
+  grep -qF -- "$1" "$T/stdout" || fail "expected stdout to contain '$1'"
+}
+
+expect_stdout_lacks() {
+  ! grep -qF -- "$1" "$T/stdout" || fail "expected stdout NOT to contain '$1'"
+}
+
+expect_stderr_has() {
+  grep -qF -- "$1" "$T/stderr" || fail "expected stderr to contain '$1'"
+}
+
+# expect_stderr_matches REGEX (extended)
+expect_stderr_matches() {
+  grep -qE -- "$1" "$T/stderr" || fail "expected stderr to match /$1/"
+}
+
+# expect_verdict_line VERDICT: the last line gatebox prints is "gatebox: VERDICT — ...".
+expect_verdict_line() {
+  local last
+  last=$(tail -n 1 "$T/stderr")
+  case $last in
+    "gatebox: $1 — "*) ;;
+    *) fail "expected the last stderr line to be 'gatebox: $1 — …', got '$last'" ;;
+  esac
+}
+
+# report_get FIELD: a field of the report by dotted path (output.truncated); strings as they
+# are, anything else as JSON (true, null, 3).
+report_get() {
+  [ -f "$GB_REPORT" ] || fail "no report was written to $GB_REPORT"
+  python3 - "$GB_REPORT" "$1" <<'PY'
+import json, sys
+try:
+    value = json.load(open(sys.argv[1]))
+except ValueError as e:
+    print("report is not JSON: %s" % e, file=sys.stderr)
+    sys.exit(2)
+for key in sys.argv[2].split("."):
+    if not isinstance(value, dict) or key not in value:
+        print("report has no field %s" % sys.argv[2], file=sys.stderr)
+        sys.exit(3)
+    value = value[key]
+print(value if isinstance(value, str) else json.dumps(value))
+PY
+}
+
+# expect_report FIELD VALUE: VALUE as report_get prints it (fail, 3, true, null).
+expect_report() {
+  local got
+  got=$(report_get "$1" 2>&1) || fail "report: $got"
+  [ "$got" = "$2" ] || fail "expected report $1 = $2, got $got"
+}
+
+# expect_report_has FIELD TEXT: the field's text contains TEXT.
+expect_report_has() {
+  local got
+  got=$(report_get "$1" 2>&1) || fail "report: $got"
+  case $got in
+    *"$2"*) ;;
+    *) fail "expected report $1 to contain '$2', got '$got'" ;;
+  esac
+}
+
+# expect_report_cmp FIELD OP NUMBER, OP one of -lt -le -gt -ge -eq (integers).
+expect_report_cmp() {
+  local got
+  got=$(report_get "$1" 2>&1) || fail "report: $got"
+  got=${got%.*}
+  [ "$got" "$2" "$3" ] 2>/dev/null || fail "expected report $1 $2 $3, got $got"
+}
+
+expect_faster_than() {
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$GB_SECS" "$1" ||
+    fail "expected the run to end within $1 s, it took $GB_SECS s"
+}
+
+# --- leftovers ----------------------------------------------------------------------------
+
+# Prints what a run left on the host; nothing when clean.
+leftovers() {
+  local self=$$ line pid
+  # Mounts: a line naming the cache or gatebox (our own $T holds "gatebox-e2e").
+  grep -F -e "$GB_CACHE" -e gatebox /proc/self/mountinfo | sed 's/^/mount: /' || true
+  # Processes carrying the marker, other than this script.
+  for pid in /proc/[0-9]*; do
+    pid=${pid#/proc/}
+    [ "$pid" != "$self" ] && [ "$pid" != "$BASHPID" ] || continue
+    line=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    case $line in
+      *"$MARKER"*) echo "process: $pid $line" ;;
+    esac
+  done
+  # cgroups: children of any "gatebox" parent (v2, or each v1 controller).
+  local parent
+  while read -r parent; do
+    find "$parent" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup: %p\n' 2>/dev/null || true
+  done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name gatebox 2>/dev/null)
+  # The cache's per-run state.
+  local d
+  for d in run tmp; do
+    if [ -d "$GB_CACHE/$d" ]; then
+      find "$GB_CACHE/$d" -mindepth 1 -maxdepth 1 -printf "cache: %p\n"
+    fi
+  done
+  if [ "$GATEBOX_STACK" = docker ] && command -v docker >/dev/null; then
+    docker ps -a --filter label=gatebox --format 'container: {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null || true
+  fi
+  if [ "$GATEBOX_STACK" = gvisor ] && command -v runsc >/dev/null; then
+    runsc --root "$GB_CACHE/runsc" list -quiet 2>/dev/null | sed 's/^/runsc container: /' || true
+  fi
+  return 0
+}
+
+# expect_no_leftovers: nothing of the run is left on the host. The kernel reaps the
+# processes of a killed pid namespace a moment after its init is gone, so look again for up
+# to 1 s before failing.
+expect_no_leftovers() {
+  local found i
+  for i in 1 2 3 4 5; do
+    found=$(leftovers)
+    [ -n "$found" ] || return 0
+    sleep 0.2
+  done
+  fail "the run left things behind:
+$found"
+}
+
+pass() {
+  echo "PASS: $CASE on $GATEBOX_STACK${1:+: $1}"
+  exit 0
+}

@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "rootfs_test_util.hpp"
+#include "util/fd.hpp"
+#include "util/fs.hpp"
+
+using namespace gatebox;
+using gatebox::test::names_in;
+using gatebox::test::Scratch;
+
+TEST_SUITE("util::fs") {
+  TEST_CASE("remove_tree removes read-only directories but never follows symlinks") {
+    Scratch s;
+    fs::path t = s.file("tree");
+    fs::create_directories(t / "a/b/c");
+    std::ofstream(t / "a/b/c/f") << "x";
+    fs::create_directory_symlink(s.canary, t / "a/to-canary");
+    fs::create_symlink(s.canary / "keep", t / "a/b/keep-link");
+    ::chmod((t / "a/b/c").c_str(), 0);
+    ::chmod((t / "a/b").c_str(), 0555);
+    ::chmod((t / "a").c_str(), 0500);
+    remove_tree(t);
+    CHECK_FALSE(fs::exists(fs::symlink_status(t)));
+    CHECK(s.canary_intact());
+    remove_tree(t);  // already gone: fine
+    std::ofstream(t) << "plain file";
+    remove_tree(t);
+    CHECK_FALSE(fs::exists(t));
+  }
+
+  TEST_CASE("remove_tree handles trees deeper than the open-file limit") {
+    Scratch s;
+    fs::path t = s.file("deep");
+    fs::create_directory(t);
+    Fd cur(::open(t.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    for (int i = 0; i < 1500; ++i) {  // more levels than the usual 1024 descriptors
+      REQUIRE(::mkdirat(cur.get(), "d", 0700) == 0);
+      cur.reset(::openat(cur.get(), "d", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      REQUIRE(cur.valid());
+    }
+    cur.reset();
+    remove_tree(t);
+    CHECK_FALSE(fs::exists(t));
+  }
+
+  TEST_CASE("remove_tree refuses to cross into a mount point") {
+    Scratch s;
+    fs::path t = s.file("withmount");
+    fs::create_directories(t / "m");
+    if (::mount("gatebox-test", (t / "m").c_str(), "tmpfs", 0, "size=1m") != 0) return;  // needs privileges
+    std::ofstream(t / "m/inside") << "x";
+    Error e = test::expect_error([&] { remove_tree(t); });
+    CHECK(std::string(e.what()).find("mount point") != std::string::npos);
+    CHECK(fs::exists(t / "m/inside"));
+    ::umount2((t / "m").c_str(), MNT_DETACH);
+    remove_tree(t);
+    CHECK_FALSE(fs::exists(t));
+  }
+
+  TEST_CASE("TempDir removes its directory unless released") {
+    Scratch s;
+    fs::path kept;
+    {
+      TempDir gone(s.tmp.path(), "x-");
+      CHECK(test::mode_of(gone.path()) == 0700);
+      fs::create_directories(gone.path() / "sub");
+      ::chmod((gone.path() / "sub").c_str(), 0500);
+      TempDir keep(s.tmp.path(), "y-");
+      kept = keep.release();
+    }
+    CHECK(names_in(s.tmp.path()) == std::vector<std::string>{"canary", "dest", kept.filename().string()});
+  }
+
+  TEST_CASE("make_dirs creates missing parents with the given mode") {
+    Scratch s;
+    make_dirs(s.file("p/q/r"), 0700);
+    CHECK(test::mode_of(s.file("p")) == 0700);
+    CHECK(test::mode_of(s.file("p/q/r")) == 0700);
+    std::ofstream(s.file("file")) << "x";
+    CHECK(test::expect_error([&] { make_dirs(s.file("file")); }).code() == ExitCode::internal);
+  }
+}
