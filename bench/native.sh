@@ -25,7 +25,10 @@ trap 'rm -rf "$work"' EXIT
 cache=$work/cache
 
 # Warm the cache once, so every timed run is a cache hit, and check the gate passes.
-"$gatebox" run "$repo/bench/true.toml" --stack native --cache-dir "$cache" -q >/dev/null
+if ! "$gatebox" run "$repo/bench/true.toml" --stack native --cache-dir "$cache" -q >/dev/null; then
+  echo "bench: the gate does not pass on the native stack; nothing to measure" >&2
+  exit 1
+fi
 
 # bwrap gets the same tree gatebox unpacked (read-only): the one `cache list` names.
 tree=$("$gatebox" cache list --cache-dir "$cache" 2>/dev/null | awk 'NF >= 3 {print $NF; exit}')

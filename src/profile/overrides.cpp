@@ -1,6 +1,5 @@
 #include "profile/overrides.hpp"
 
-#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -31,12 +30,6 @@ void put(toml::table* table, std::string_view key, Value&& value, ValueOrigins& 
   origins.mark(it->second, option);
 }
 
-bool bare_key(std::string_view k) {
-  return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
 void apply_set(toml::table& root, const std::string& arg, ValueOrigins& origins) {
   const std::string option = "--set " + arg;
   const std::size_t eq = arg.find('=');
@@ -48,7 +41,7 @@ void apply_set(toml::table& root, const std::string& arg, ValueOrigins& origins)
   for (std::size_t pos = 0;;) {
     std::size_t dot = key.find('.', pos);
     parts.push_back(key.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos));
-    if (!bare_key(parts.back())) usage(option, fmt::format("'{}' is not a dotted key such as limits.pids", key));
+    if (!is_bare_key(parts.back())) usage(option, fmt::format("'{}' is not a dotted key such as limits.pids", key));
     if (dot == std::string_view::npos) break;
     pos = dot + 1;
   }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "profile/loader.hpp"
+#include "profile/table_reader.hpp"
 
 namespace gatebox {
 namespace {
@@ -31,14 +32,8 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
-// A key that is not a bare TOML key (an environment variable may be anything but '=').
-std::string key(std::string_view k) {
-  bool bare = !k.empty();
-  for (char c : k) {
-    bare = bare && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
-  }
-  return bare ? std::string(k) : quote(k);
-}
+// Environment variable names may hold any character but '=', so some need quotes.
+std::string key(std::string_view k) { return is_bare_key(k) ? std::string(k) : quote(k); }
 
 template <typename T, typename Format>
 std::string list(const std::vector<T>& items, Format format) {

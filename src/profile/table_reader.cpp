@@ -35,11 +35,17 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-std::string quoted_list(std::initializer_list<std::string_view> items) {
+std::string joined(std::initializer_list<std::string_view> items) {
   return fmt::format("{}", fmt::join(items, ", "));
 }
 
 }  // namespace
+
+bool is_bare_key(std::string_view key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
 
 std::string_view type_name(toml::node_type type) {
   switch (type) {
@@ -124,7 +130,7 @@ void TableReader::only(std::initializer_list<std::string_view> known) const {
     if (auto guess = closest_match(key.str(), known)) {
       fail(value, key_path(key.str()), fmt::format("unknown key; did you mean '{}'?", *guess));
     }
-    fail(value, key_path(key.str()), fmt::format("unknown key; accepted here: {}", quoted_list(known)));
+    fail(value, key_path(key.str()), fmt::format("unknown key; accepted here: {}", joined(known)));
   }
 }
 
@@ -230,9 +236,9 @@ std::optional<std::string> TableReader::choice(std::string_view key, std::initia
   auto value = string(key);
   if (!value || std::find(accepted.begin(), accepted.end(), *value) != accepted.end()) return value;
   if (auto guess = closest_match(*value, accepted)) {
-    fail(key, fmt::format("'{}' is not accepted; did you mean '{}'? (accepted: {})", *value, *guess, quoted_list(accepted)));
+    fail(key, fmt::format("'{}' is not accepted; did you mean '{}'? (accepted: {})", *value, *guess, joined(accepted)));
   }
-  fail(key, fmt::format("'{}' is not accepted; accepted: {}", *value, quoted_list(accepted)));
+  fail(key, fmt::format("'{}' is not accepted; accepted: {}", *value, joined(accepted)));
 }
 
 const toml::array* TableReader::array(std::string_view key) const {

@@ -68,6 +68,8 @@ class TableReader {
   const ValueOrigins* origins_;
 };
 
+// A key TOML accepts without quotes: letters, digits, '_' and '-'.
+bool is_bare_key(std::string_view key);
 // "a string", "an integer", ...: for "expected X, found Y".
 std::string_view type_name(toml::node_type type);
 // The candidate closest to `word` by edit distance, if close enough to be a likely typo.

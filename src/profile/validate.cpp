@@ -206,7 +206,8 @@ void read_verdict(const TableReader& r, Profile::Verdict& v) {
   if (auto codes = r.integers("error", 0, 255)) v.error = *codes;
   for (int code : v.error) {
     if (std::find(v.pass.begin(), v.pass.end(), code) == v.pass.end()) continue;
-    // Blame the key the profile set: with both set, the second one, error.
+    // Blame verdict.error when the profile sets it; otherwise the pass list clashes with
+    // the default error codes.
     std::string_view key = r.node("error") != nullptr ? "error" : "pass";
     r.fail(key, fmt::format("exit code {} is in both verdict.pass and verdict.error; keep it in one", code));
   }

@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -210,21 +211,44 @@ class Extractor {
   std::chrono::steady_clock::time_point last_progress_{};
 };
 
+// libarchive converts pax names (UTF-8 by definition) to the charset of the current
+// locale, and under the "C" locale every non-ASCII name becomes a warning, which we treat
+// as an error. Reading under C.UTF-8 (for this thread only) keeps names as the bytes the
+// archive holds, as GNU tar does.
+class Utf8Names {
+ public:
+  Utf8Names() : utf8_(::newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr)) {
+    if (utf8_ != nullptr) previous_ = ::uselocale(utf8_);
+  }
+  Utf8Names(const Utf8Names&) = delete;
+  Utf8Names& operator=(const Utf8Names&) = delete;
+  ~Utf8Names() {
+    if (utf8_ == nullptr) return;
+    ::uselocale(previous_);
+    ::freelocale(utf8_);
+  }
+
+ private:
+  locale_t utf8_;
+  locale_t previous_ = nullptr;
+};
+
 template <typename Open>
 ExtractStats extract_with(Open open, std::string_view label, const std::filesystem::path& dest,
                           const ExtractLimits& limits, const ProgressFn& progress, std::uint64_t total) {
+  Utf8Names names;
+  Reader a = new_reader();
+  if (open(a.get()) != ARCHIVE_OK) {
+    const char* why = archive_error_string(a.get());
+    throw make_error(ExitCode::bad_input, "{}: not a tar archive ({})", label, why != nullptr ? why : "cannot open");
+  }
+  Extractor x(a.get(), label, dest, limits, progress, total);  // checks that `dest` is empty
   try {
-    Reader a = new_reader();
-    if (open(a.get()) != ARCHIVE_OK) {
-      const char* why = archive_error_string(a.get());
-      throw make_error(ExitCode::bad_input, "{}: not a tar archive ({})", label, why != nullptr ? why : "cannot open");
-    }
-    Extractor x(a.get(), label, dest, limits, progress, total);
     return x.run();
   } catch (...) {
-    // Whatever was written stays private and is removed now; the caller removes `dest`.
+    // What was written so far is removed now; the caller removes `dest` itself.
     try {
-      if (std::filesystem::is_directory(dest)) remove_tree_contents(dest);
+      remove_tree_contents(dest);
     } catch (const std::exception&) {
     }
     throw;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "util/fd.hpp"
+#include "util/interrupt.hpp"
 
 namespace gatebox {
 namespace {
@@ -63,6 +64,8 @@ std::string sha256_fd(int fd, std::string_view what, ExitCode code) {
       throw Error(ExitCode::internal, "OpenSSL: SHA-256 failed");
     }
     offset += n;
+    // Hashing a multi-GB image takes seconds: let SIGINT/SIGTERM through meanwhile.
+    if (offset % (64 << 20) < n) check_interrupt();
   }
   return finish(ctx.get());
 }

@@ -73,6 +73,9 @@ with_entries("setuid.tar", [file_entry("suid-prog", script, 0o4755), file_entry(
 
 
 class Zeros(io.RawIOBase):
+    def readable(self):
+        return True
+
     def readinto(self, buf):
         buf[:] = bytes(len(buf))
         return len(buf)

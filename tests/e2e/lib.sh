@@ -101,6 +101,7 @@ print("no\tgatebox does not know this stack")
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-e2e.$CASE.XXXXXX")
 MARKER="gbmark$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$MARKER" >"$T/marker"
 cleanup_dir() {
   # A failed case may leave a read-only bind of a dir under $T on a broken run; never
   # follow it with rm: unmount first.
@@ -144,20 +145,24 @@ gb_args() {
   GB_CMD="${GB_ARGV[*]}"
 }
 
-now() { date +%s.%N; }
-elapsed_since() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$(now)"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# Sets GB_MS and GB_SECS (for messages) from a start time in ms.
+set_elapsed() {
+  GB_MS=$(($(now_ms) - $1))
+  GB_SECS=$(printf '%d.%02d' $((GB_MS / 1000)) $((GB_MS % 1000 / 10)))
+}
 
-# gb_run ARGS...: runs gatebox on $GATEBOX_STACK and waits. Sets GB_EXIT and GB_SECS; the
+# gb_run ARGS...: runs gatebox on $GATEBOX_STACK and waits. Sets GB_EXIT and GB_MS; the
 # output is in $T/stdout and $T/stderr, the report in $T/report.json. A run still going
 # after GB_LIMIT seconds (default 180) is killed and the case fails.
 gb_run() {
   gb_args "$@"
-  rm -f "$GB_REPORT" "$T/stdout" "$T/stderr"
+  rm -f "$GB_REPORT" "$T/report.flat" "$T/stdout" "$T/stderr"
   local start
-  start=$(now)
+  start=$(now_ms)
   GB_EXIT=0
   timeout --kill-after=10 "${GB_LIMIT:-180}" "${GB_ARGV[@]}" </dev/null >"$T/stdout" 2>"$T/stderr" || GB_EXIT=$?
-  GB_SECS=$(elapsed_since "$start")
+  set_elapsed "$start"
   if [ "$GB_EXIT" = 124 ] || [ "$GB_EXIT" = 137 ]; then
     fail "gatebox did not finish within ${GB_LIMIT:-180}s"
   fi
@@ -168,8 +173,8 @@ gb_run() {
 # SIGINT (bash ignores SIGINT in background jobs of a script otherwise).
 gb_start() {
   gb_args "$@"
-  rm -f "$GB_REPORT" "$T/stdout" "$T/stderr"
-  GB_START=$(now)
+  rm -f "$GB_REPORT" "$T/report.flat" "$T/stdout" "$T/stderr"
+  GB_START=$(now_ms)
   set -m
   "${GB_ARGV[@]}" </dev/null >"$T/stdout" 2>"$T/stderr" &
   GB_PID=$!
@@ -190,7 +195,7 @@ gb_wait() {
   fi
   GB_EXIT=0
   wait "$GB_PID" || GB_EXIT=$?
-  GB_SECS=$(elapsed_since "$GB_START")
+  set_elapsed "$GB_START"
 }
 
 # --- expectations -----------------------------------------------------------------------
@@ -226,24 +231,28 @@ expect_verdict_line() {
   esac
 }
 
-# report_get FIELD: a field of the report by dotted path (output.truncated); strings as they
-# are, anything else as JSON (true, null, 3).
-report_get() {
+# The report flattened once per run into $T/report.flat, a "dotted.path<TAB>value" line per
+# field: strings as they are (newlines as \n), anything else as JSON (true, null, 3, {...}).
+flatten_report() {
   [ -f "$GB_REPORT" ] || fail "no report was written to $GB_REPORT"
-  python3 - "$GB_REPORT" "$1" <<'PY'
+  python3 - "$GB_REPORT" >"$T/report.flat" <<'PY' || fail "the report is not JSON"
 import json, sys
-try:
-    value = json.load(open(sys.argv[1]))
-except ValueError as e:
-    print("report is not JSON: %s" % e, file=sys.stderr)
-    sys.exit(2)
-for key in sys.argv[2].split("."):
-    if not isinstance(value, dict) or key not in value:
-        print("report has no field %s" % sys.argv[2], file=sys.stderr)
-        sys.exit(3)
-    value = value[key]
-print(value if isinstance(value, str) else json.dumps(value))
+def walk(prefix, value):
+    text = value if isinstance(value, str) else json.dumps(value)
+    if prefix:
+        print("%s\t%s" % (prefix, text.replace("\\", "\\\\").replace("\n", "\\n")))
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            walk(prefix + "." + key if prefix else key, sub)
+walk("", json.load(open(sys.argv[1])))
 PY
+}
+
+# report_get FIELD: a field of the report by dotted path (output.truncated).
+report_get() {
+  [ -f "$T/report.flat" ] || flatten_report
+  awk -F '\t' -v key="$1" '$1 == key { sub(/^[^\t]*\t/, ""); print; found = 1 }
+    END { if (!found) { print "report has no field " key > "/dev/stderr"; exit 3 } }' "$T/report.flat"
 }
 
 # expect_report FIELD VALUE: VALUE as report_get prints it (fail, 3, true, null).
@@ -271,27 +280,25 @@ expect_report_cmp() {
   [ "$got" "$2" "$3" ] 2>/dev/null || fail "expected report $1 $2 $3, got $got"
 }
 
+# expect_faster_than SECONDS (an integer)
 expect_faster_than() {
-  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$GB_SECS" "$1" ||
-    fail "expected the run to end within $1 s, it took $GB_SECS s"
+  [ "$GB_MS" -lt $(($1 * 1000)) ] || fail "expected the run to end within $1 s, it took $GB_SECS s"
 }
 
 # --- leftovers ----------------------------------------------------------------------------
 
 # Prints what a run left on the host; nothing when clean.
 leftovers() {
-  local self=$$ line pid
   # Mounts: a line naming the cache or gatebox (our own $T holds "gatebox-e2e").
   grep -F -e "$GB_CACHE" -e gatebox /proc/self/mountinfo | sed 's/^/mount: /' || true
-  # Processes carrying the marker, other than this script.
-  for pid in /proc/[0-9]*; do
-    pid=${pid#/proc/}
-    [ "$pid" != "$self" ] && [ "$pid" != "$BASHPID" ] || continue
-    line=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-    case $line in
-      *"$MARKER"*) echo "process: $pid $line" ;;
-    esac
-  done
+  # Processes carrying the marker. The pattern comes from a file so that grep's own command
+  # line does not match.
+  local pidfile pid
+  while read -r pidfile; do
+    pid=${pidfile#/proc/}
+    pid=${pid%/cmdline}
+    echo "process: $pid $(tr '\0' ' ' 2>/dev/null <"$pidfile")"
+  done < <(grep -l -a -F -f "$T/marker" /proc/[0-9]*/cmdline 2>/dev/null)
   # cgroups: children of any "gatebox" parent (v2, or each v1 controller).
   local parent
   while read -r parent; do

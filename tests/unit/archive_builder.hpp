@@ -85,6 +85,14 @@ class ArchiveBuilder {
     archive_entry_set_size(e, static_cast<la_int64_t>(size));
     archive_entry_sparse_add_entry(e, static_cast<la_int64_t>(offset), static_cast<la_int64_t>(data.size()));
     write_header(e);
+    // The writer takes the logical contents and drops what falls in holes, so the bytes
+    // before `offset` are fed as zeros.
+    std::vector<char> block(1 << 20, 0);
+    for (std::uint64_t left = offset; left > 0;) {
+      std::size_t n = left < block.size() ? static_cast<std::size_t>(left) : block.size();
+      if (archive_write_data(a_, block.data(), n) < 0) fail();
+      left -= n;
+    }
     if (archive_write_data(a_, data.data(), data.size()) < 0) fail();
     return *this;
   }

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "util/sha256.hpp"
 
 using namespace gatebox;
+namespace fs = std::filesystem;
 using gatebox::test::ArchiveBuilder;
 using gatebox::test::expect_error;
 using gatebox::test::mode_of;

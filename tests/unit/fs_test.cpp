@@ -11,6 +11,7 @@
 #include "util/fs.hpp"
 
 using namespace gatebox;
+namespace fs = std::filesystem;
 using gatebox::test::names_in;
 using gatebox::test::Scratch;
 

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -20,6 +22,7 @@
 
 using namespace gatebox;
 using namespace std::string_view_literals;
+using namespace std::string_literals;
 
 namespace {
 
@@ -322,5 +325,51 @@ TEST_SUITE("log") {
     CHECK(make_printable("\xe2\x9c") == R"(\xe2\x9c)");            // cut short
     CHECK(make_printable("\x7f\x00!"sv) == R"(\x7f\x00!)");
     CHECK(make_printable("\xf0\x9f\x98\x80 \xc2\xa0") == "\xf0\x9f\x98\x80 \xc2\xa0");  // emoji, NBSP kept
+  }
+
+  TEST_CASE("whatever the gate prints, json lines parse and carry no raw control characters") {
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> byte(0, 255), len(0, 300);
+    for (int round = 0; round < 2000; ++round) {
+      std::string junk;
+      for (int i = len(rng); i > 0; --i) junk += static_cast<char>(byte(rng));
+      std::string shown = make_printable(junk);
+      CAPTURE(shown);
+      nlohmann::json j = shown;
+      REQUIRE_NOTHROW(nlohmann::json::parse(j.dump()));  // dump() throws on invalid UTF-8
+      auto raw_controls = std::count_if(shown.begin(), shown.end(), [](unsigned char c) {
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+      });
+      REQUIRE(raw_controls == 0);
+    }
+  }
+
+  TEST_CASE("the lines shown do not depend on how the output was chunked") {
+    std::mt19937 rng(7);
+    std::string text;
+    std::uniform_int_distribution<int> pick(0, 9);
+    for (int i = 0; i < 60000; ++i) {
+      int k = pick(rng);
+      text += k == 0 ? "\n" : k == 1 ? "\xc3\xa9" : k == 2 ? "\x1b[" : "abcdefg"s.substr(0, static_cast<std::size_t>(k));
+    }
+    auto render = [&](std::size_t max_chunk) {
+      Capture out;
+      LogSink sink(opts(LogFormat::prefixed, out.fd.get()));
+      std::uniform_int_distribution<std::size_t> size(1, max_chunk);
+      for (std::size_t at = 0; at < text.size();) {
+        std::size_t n = std::min(size(rng), text.size() - at);
+        sink.write(StreamId::out, std::string_view(text).substr(at, n));
+        at += n;
+      }
+      sink.finish();
+      std::string joined;
+      for (const auto& l : lines_of(out.text())) joined += prefixed_text(l) + "\n";
+      return joined;
+    };
+    std::string whole = render(text.size());
+    CHECK(whole == render(3));
+    CHECK(whole == render(70000));
+    CHECK(whole.find("\\x1b[") != std::string::npos);
+    CHECK(whole.find("\\xc3") == std::string::npos);
   }
 }

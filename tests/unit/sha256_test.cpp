@@ -5,9 +5,11 @@
 #include <fstream>
 
 #include "rootfs_test_util.hpp"
+#include "util/fd.hpp"
 #include "util/sha256.hpp"
 
 using namespace gatebox;
+namespace fs = std::filesystem;
 
 TEST_SUITE("util::sha256") {
   TEST_CASE("known digests of buffers") {

@@ -66,7 +66,7 @@ esac
 
 run_image bomb.tar.gz
 expect_exit 65
-expect_faster_than 30
+expect_faster_than 15
 
 for image in zip.tar truncated.tar.gz; do
   run_image "$image"
