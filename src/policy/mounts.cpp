@@ -95,10 +95,10 @@ std::optional<std::string> normalize_sandbox_path(std::string_view path) {
     for (unsigned char c : part) {
       if (c < 0x20 || c == 0x7f) return std::nullopt;
     }
-    out += '/';
-    out += part;
+    out.push_back('/');
+    out.append(part.data(), part.size());
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) out.push_back('/');
   return out;
 }
 

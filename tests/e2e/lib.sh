@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the end-to-end cases: sourced by every tests/e2e/cases/*.sh.
 #
 # Environment (set by CTest, see CMakeLists.txt):
@@ -277,7 +278,7 @@ expect_report_cmp() {
   local got
   got=$(report_get "$1" 2>&1) || fail "report: $got"
   got=${got%.*}
-  [ "$got" "$2" "$3" ] 2>/dev/null || fail "expected report $1 $2 $3, got $got"
+  test "$got" "$2" "$3" 2>/dev/null || fail "expected report $1 $2 $3, got $got"
 }
 
 # expect_faster_than SECONDS (an integer)
@@ -324,8 +325,8 @@ leftovers() {
 # processes of a killed pid namespace a moment after its init is gone, so look again for up
 # to 1 s before failing.
 expect_no_leftovers() {
-  local found i
-  for i in 1 2 3 4 5; do
+  local found
+  for _ in 1 2 3 4 5; do
     found=$(leftovers)
     [ -n "$found" ] || return 0
     sleep 0.2

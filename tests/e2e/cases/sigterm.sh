@@ -16,8 +16,7 @@ EOF2
 
 # Waits until the gate is running (at most 60 s: a VM boots slowly), then 1 s more.
 wait_for_gate() {
-  local i
-  for i in $(seq 600); do
+  for _ in $(seq 600); do
     grep -q "sleeper: sleeping" "$T/stdout" 2>/dev/null && break
     kill -0 "$GB_PID" 2>/dev/null || fail "gatebox ended before the gate started"
     sleep 0.1

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Helpers for tests/docs/*.sh. Environment (set by CTest, see CMakeLists.txt; both have
+# defaults so a script also runs by hand from the repository):
+#   GATEBOX             the binary under test (default: build/gatebox)
+#   GATEBOX_SOURCE_DIR  the repository (default: two folders up from here)
+set -euo pipefail
+
+DOCS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=${GATEBOX_SOURCE_DIR:-$(cd "$DOCS_DIR/../.." && pwd)}
+GATEBOX=${GATEBOX:-$SRC/build/gatebox}
+FAILURES=0
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# Records a failure and goes on, so one run shows every problem.
+fail() {
+  echo "FAIL: $*"
+  FAILURES=$((FAILURES + 1))
+}
+
+finish() {
+  if [ "$FAILURES" -ne 0 ]; then
+    echo "$FAILURES problem(s)"
+    exit 1
+  fi
+  echo "ok"
+}
+
+need_gatebox() {
+  [ -x "$GATEBOX" ] || { echo "FAIL: $GATEBOX is missing (build the gatebox target)"; exit 1; }
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-docs.XXXXXX")
+trap 'rm -rf "$T"' EXIT
