@@ -22,7 +22,7 @@ expect_exit 1
 expect_verdict_line fail
 expect_stderr_has "lint: 3 problems"
 expect_report verdict fail
-expect_report reason "lint: 3 problems"
+expect_report reason "verdict file: lint: 3 problems"
 expect_report verdict_file.verdict fail
 
 # The file overrules a failing exit code too, and extra keys reach the report.
