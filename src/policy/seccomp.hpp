@@ -4,6 +4,7 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,4 +57,12 @@ std::vector<sock_filter> compile_seccomp_bpf(const SeccompPolicy& policy);
 // Knows the calls newer than the libseccomp we build against, too.
 std::optional<int> x86_64_syscall_number(std::string_view name);
 
+}  // namespace gatebox
+
+namespace gatebox {
+// compile_seccomp_bpf, remembered in <cache_dir>/seccomp/ by a digest of the policy:
+// libseccomp takes milliseconds to build a filter, longer than the rest of a native
+// sandbox's set-up, and a host runs the same few policies over and over.
+std::vector<sock_filter> compile_seccomp_bpf_cached(const SeccompPolicy& policy,
+                                                    const std::filesystem::path& cache_dir);
 }  // namespace gatebox

@@ -93,6 +93,12 @@ class CgroupV1 final : public Cgroup {
     // Frozen, the processes cannot fork while we list and kill them; the kills take effect
     // at the thaw.
     const fs::path& dir = freezer->second;
+    // Freezing is costly (the kernel patches static keys on the first frozen cgroup): an
+    // empty cgroup, the usual case once the sandbox's init has exited, needs none of it.
+    try {
+      if (read_pids(dir / "cgroup.procs").empty()) return;
+    } catch (...) {
+    }
     if (try_write(dir / "freezer.state", "FROZEN") == 0) {
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
       while (read_file(dir / "freezer.state").value_or("").rfind("FROZEN", 0) != 0 &&

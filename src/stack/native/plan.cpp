@@ -171,7 +171,7 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
     plan.nproc = p.limits.pids;
     plan.address_space = p.limits.memory;
   }
-  plan.seccomp = compile_seccomp_bpf(request.seccomp);
+  plan.seccomp = compile_seccomp_bpf_cached(request.seccomp, request.cache_dir);
   plan.verdict_file = p.verdict.file;
 
   plan.argv_storage = p.run.argv;

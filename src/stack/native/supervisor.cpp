@@ -62,6 +62,8 @@ SandboxProcess::~SandboxProcess() {
 }
 
 void SandboxProcess::kill() noexcept {
+  // Killing the PID namespace's init kills every process in the namespace; the cgroup
+  // sweep is the second line, for anything the namespace did not hold.
   if (!reaped_) ::kill(pid_, SIGKILL);
   if (cgroup_ != nullptr) cgroup_->kill_all();
 }
