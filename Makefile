@@ -30,7 +30,7 @@ run: build
 	./build/gatebox run configs/hello.toml
 
 test: build
-	ctest --test-dir build --output-on-failure
+	scripts/test.sh
 
 bench: build
 	bench/native.sh

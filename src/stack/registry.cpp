@@ -1,4 +1,6 @@
 
+#include "stack/docker/docker_stack.hpp"
+#include "stack/gvisor/gvisor_stack.hpp"
 #include "stack/native/native_stack.hpp"
 #include "stack/stack.hpp"
 #include "util/error.hpp"
@@ -29,6 +31,8 @@ const std::vector<std::string_view>& stack_names() {
 
 std::unique_ptr<Stack> make_stack(std::string_view name) {
   if (name == "native") return make_native_stack();
+  if (name == "docker") return make_docker_stack();
+  if (name == "gvisor") return make_gvisor_stack();
   for (std::string_view n : stack_names()) {
     if (n == name) return std::make_unique<NotBuiltStack>(n);
   }

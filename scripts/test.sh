@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh [CTEST ARGS...] — starts the services the end-to-end suite needs (each
+# scripts/services/*.sh that can start one here), runs CTest, and stops only what it
+# started, on every exit path.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=()
+stop_services() {
+  local s
+  for s in "${started[@]}"; do "$s" stop || true; done
+}
+trap stop_services EXIT
+for s in scripts/services/*.sh; do
+  [ -e "$s" ] || continue
+  # "start" prints why it could not start (the stack's tests then skip with that reason);
+  # exit 0 = started by us, 3 = already running (not ours to stop), other = not started.
+  rc=0
+  "$s" start || rc=$?
+  [ "$rc" -eq 0 ] && started+=("$s")
+done
+ctest --test-dir build --output-on-failure "$@"
