@@ -33,6 +33,16 @@ function __gatebox_gate_argv
     complete -C "$rest "(commandline -ct)
 end
 
+# Folders and *.toml files (fish's __fish_complete_suffix lists every other file too).
+function __gatebox_profiles
+    for path in (__fish_complete_path (commandline -ct))
+        set path (string split -f1 \t -- $path)
+        if string match -q -- '*/' $path; or string match -q -- '*.toml' $path
+            echo $path
+        end
+    end
+end
+
 complete -c gatebox -f
 
 # Options of every command.
@@ -51,7 +61,7 @@ complete -c gatebox -n __fish_use_subcommand -a help -d 'Show help for a command
 
 # run PROFILE [options] [-- ARGV...]
 set -l run '__fish_seen_subcommand_from run; and not __gatebox_after_dashdash'
-complete -c gatebox -n $run -k -a '(__fish_complete_suffix .toml)' -d Profile
+complete -c gatebox -n $run -a '(__gatebox_profiles)' -d Profile
 complete -c gatebox -n $run -s s -l stack -x -a 'native docker gvisor qemu firecracker auto' -d 'Override stack.kind'
 complete -c gatebox -n $run -l set -x -a '(__gatebox_keys)' -d 'Override a profile key: KEY=VALUE (TOML)'
 complete -c gatebox -n $run -s m -l mount -r -F -d 'Add a bind mount SRC:DST[:ro|rw]'
@@ -64,7 +74,7 @@ complete -c gatebox -n $run -l log-file -r -F -d 'Also write every output line a
 complete -c gatebox -n '__gatebox_after_dashdash' -a '(__gatebox_gate_argv)'
 
 # validate [--print] PROFILE...
-complete -c gatebox -n '__fish_seen_subcommand_from validate' -k -a '(__fish_complete_suffix .toml)' -d Profile
+complete -c gatebox -n '__fish_seen_subcommand_from validate' -a '(__gatebox_profiles)' -d Profile
 complete -c gatebox -n '__fish_seen_subcommand_from validate' -l print -d 'Print each resolved profile as TOML'
 
 # stacks [--json]

@@ -76,7 +76,9 @@ int cache_command(const std::string& action, const std::string& cache_dir_opt, c
     removed = cache_clear(cache_dir);
   }
   for (std::string_view name : stack_names()) {
-    for (std::string& line : make_stack(name)->sweep(cache_dir)) removed.push_back(std::move(line));
+    std::unique_ptr<Stack> stack = make_stack(name);
+    for (std::string& line : stack->sweep(cache_dir)) removed.push_back(std::move(line));
+    for (std::string& line : stack->clear_cache(cache_dir)) removed.push_back(std::move(line));
   }
   for (const std::string& line : removed) std::cout << line << "\n";
   if (removed.empty()) Console::get().info("nothing to remove");

@@ -25,7 +25,7 @@ class NotBuiltStack final : public Stack {
 }  // namespace
 
 const std::vector<std::string_view>& stack_names() {
-  static const std::vector<std::string_view> names = {"native", "docker", "gvisor", "qemu", "firecracker"};
+  static const std::vector<std::string_view> names = {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes"};
   return names;
 }
 

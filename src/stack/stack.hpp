@@ -72,6 +72,9 @@ class Stack {
   // Removes what a SIGKILLed gatebox left of this stack (cgroups, run dirs, containers).
   // Returns a line per thing removed.
   virtual std::vector<std::string> sweep(const std::filesystem::path& cache_dir) { (void)cache_dir; return {}; }
+  // After `gatebox cache prune|clear` removed entries of `cache_dir`: removes what the stack
+  // keeps for them elsewhere (e.g. the docker stack's images). Returns a line per thing removed.
+  virtual std::vector<std::string> clear_cache(const std::filesystem::path& cache_dir) { (void)cache_dir; return {}; }
 };
 
 // The registry: every stack by name, in the order `gatebox stacks` lists them.

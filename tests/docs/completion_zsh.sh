@@ -40,13 +40,13 @@ touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
     [ "$kind" = positional ] && [ -n "$c" ] && echo "gatebox $a |has|${c//,/ }"
   done < <(tr '\t' '|' <"$T/cli")
   echo "gatebox run x.toml --stack |has|$stacks auto"
-  echo "gatebox run x.toml --set limits.me|has|limits.memory="
+  echo "gatebox run x.toml --set limits.me|has|limits.memory=>"  # ARGS<...> of the completed line
   echo "gatebox run |has|unit.toml gates/"
   echo "gatebox run |lacks|notes.txt"
   echo "gatebox help |has|run validate stacks cache"
 } >"$T/cases"
 
-cut -d'|' -f1 "$T/cases" | timeout 300 zsh -f "$DOCS_DIR/zsh_complete.zsh" "$SRC/completions" "$T/work" >"$T/out" ||
+cut -d'|' -f1 "$T/cases" | awk '!seen[$0]++' | timeout 300 zsh -f "$DOCS_DIR/zsh_complete.zsh" "$SRC/completions" "$T/work" >"$T/out" ||
   fail "zsh_complete.zsh failed: $(tail -5 "$T/out")"
 
 while IFS='|' read -r line mode words; do

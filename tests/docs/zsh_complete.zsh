@@ -12,13 +12,14 @@ zmodload zsh/zpty || { print -u2 "zsh/zpty is not available"; exit 2 }
 local dir=$1 work=$2 out line
 integer n=1
 zpty gbz zsh -f -i
-# A big LISTMAX: never ask "do you wish to see all N possibilities?". The zle-line-init hook
+# A big LISTMAX: never ask "do you wish to see all N possibilities?"; no LIST_AMBIGUOUS: list
+# the matches even when TAB also inserts their common prefix. The zle-line-init hook
 # says when ZLE is ready for input: input typed before that may be flushed when ZLE puts the
 # terminal in raw mode. The echo of a command shows "$((...))"; only its output the number.
-zpty -w gbz "stty rows 200 columns 250; PS1='%% '; LISTMAX=100000; unsetopt BEEP; cd ${(q)work}"
+zpty -w gbz "stty rows 200 columns 250; PS1='%% '; LISTMAX=100000; unsetopt BEEP LIST_AMBIGUOUS; cd ${(q)work}"
 zpty -w gbz "gatebox() { print -r -- \"ARGS<\$*>\" }; integer gbready=0"
 zpty -w gbz "zle-line-init() { print -rn -- \"RDY-\$((++gbready));\" }; zle -N zle-line-init"
-zpty -w gbz "fpath=(${(q)dir} \$fpath); autoload -U compinit; compinit -u -D; print READY-\$((6*7))"
+zpty -w gbz "fpath=(${(q)dir} \$fpath); autoload -U compinit; compinit -u -D; gbready=0; print READY-\$((6*7))"
 zpty -r gbz out '*READY-42*' || { print -u2 "zsh did not start"; exit 2 }
 zpty -r gbz out "*RDY-${n};*" || { print -u2 "ZLE did not start"; exit 2 }
 

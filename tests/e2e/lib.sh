@@ -313,10 +313,21 @@ leftovers() {
     fi
   done
   if [ "$GATEBOX_STACK" = docker ] && command -v docker >/dev/null; then
-    docker ps -a --filter label=gatebox --format 'container: {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null || true
+    docker ps -a --filter label=gatebox.run --format 'container: {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null || true
   fi
   if [ "$GATEBOX_STACK" = gvisor ] && command -v runsc >/dev/null; then
-    runsc --root "$GB_CACHE/runsc" list -quiet 2>/dev/null | sed 's/^/runsc container: /' || true
+    # Each run has its own runsc --root under the cache; runsc's processes name it.
+    local state
+    for state in "$GB_CACHE"/run/gvisor-*/state; do
+      [ -d "$state" ] || continue
+      runsc --root "$state" list -quiet 2>/dev/null | sed 's/^/runsc container: /' || true
+    done
+    printf '%s\n' "$GB_CACHE/run/gvisor-" >"$T/runsc-pattern"
+    while read -r pidfile; do
+      pid=${pidfile#/proc/}
+      pid=${pid%/cmdline}
+      echo "runsc process: $pid $(tr '\0' ' ' 2>/dev/null <"$pidfile" | cut -c1-200)"
+    done < <(grep -l -a -F -f "$T/runsc-pattern" /proc/[0-9]*/cmdline 2>/dev/null)
   fi
   return 0
 }

@@ -1,15 +1,287 @@
+// The gvisor stack: `runsc run` on an OCI bundle gatebox writes (DESIGN.md §7). The rootfs is
+// the cached tree, read-only, under runsc's memory-backed overlay; limits are runsc's
+// cgroup (linux.resources) plus a sized /tmp tmpfs; seccomp is OCI linux.seccomp, which
+// runsc enforces inside the sandbox only with --oci-seccomp.
 #include "stack/gvisor/gvisor_stack.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "log/console.hpp"
+#include "stack/gvisor/gvisor_cgroups.hpp"
+#include "stack/gvisor/gvisor_supervisor.hpp"
+#include "stack/gvisor/oci_bundle.hpp"
+#include "stack/gvisor/runsc_features.hpp"
+#include "stack/gvisor/runsc_process.hpp"
 #include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox {
 namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kVerdictMax = 64 * 1024;
+
+bool kvm_usable() {
+  Fd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+  return fd.valid();
+}
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Asked once per binary and process: runsc takes ~20 ms to print its help.
+const RunscFeatures& runsc_features(const std::string& binary) {
+  static std::mutex mu;
+  static std::map<std::string, RunscFeatures> known;
+  std::lock_guard lock(mu);
+  auto it = known.find(binary);
+  if (it != known.end()) return it->second;
+  RunscCommand cmd{binary, {}};
+  RunscFeatures f = parse_runsc_flags(run_runsc_command(cmd, {"flags"}).output);
+  f.version = parse_runsc_version(run_runsc_command(cmd, {"--version"}).output);
+  return known.emplace(binary, std::move(f)).first->second;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string seccomp_detail(const RunscFeatures& f) {
+  return f.oci_seccomp ? "enforced inside the sandbox (--oci-seccomp)"
+                       : "NOT enforced inside the sandbox: this runsc has no --oci-seccomp (only gVisor's own host filter applies)";
+}
+
+// <cache>/run/gvisor-<run_id>/{bundle,state,runsc.log,verdict}: everything of one run, removed
+// by the destructor (the verdict tmpfs is unmounted first).
+class GvisorRunDir {
+ public:
+  GvisorRunDir(const fs::path& cache_dir, const std::string& run_id) : dir_(cache_dir / "run" / ("gvisor-" + run_id)) {
+    make_dirs(cache_dir / "run", 0755);
+    if (::mkdir(dir_.c_str(), 0700) != 0) throw sys_error("mkdir", dir_.string());
+    make_dirs(bundle(), 0700);
+    make_dirs(state(), 0700);
+  }
+  ~GvisorRunDir() {
+    if (verdict_mounted_) ::umount2(verdict().c_str(), MNT_DETACH);
+    try {
+      remove_tree(dir_);
+    } catch (const Error& e) {
+      Console::get().warn(fmt::format("could not remove {}: {}", dir_.string(), e.what()));
+    }
+  }
+  GvisorRunDir(const GvisorRunDir&) = delete;
+  GvisorRunDir& operator=(const GvisorRunDir&) = delete;
+
+  fs::path bundle() const { return dir_ / "bundle"; }
+  fs::path state() const { return dir_ / "state"; }
+  fs::path log() const { return dir_ / "runsc.log"; }
+  fs::path verdict() const { return dir_ / "verdict"; }
+
+  // A small host tmpfs bound at the verdict file's folder: the file outlives the sandbox,
+  // and a gate cannot fill the host's disk through it.
+  void mount_verdict_dir(std::uint32_t uid, std::uint32_t gid) {
+    make_dirs(verdict(), 0700);
+    const std::string opts = fmt::format("size=1m,nr_inodes=64,mode=0700,uid={},gid={}", uid, gid);
+    if (::mount("tmpfs", verdict().c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts.c_str()) != 0) {
+      throw sys_error("mount tmpfs", verdict().string());
+    }
+    verdict_mounted_ = true;
+  }
+
+ private:
+  fs::path dir_;
+  bool verdict_mounted_ = false;
+};
+
+// The verdict file without following a symlink the gate may have put in its place.
+std::optional<std::string> read_verdict(const fs::path& dir, const std::string& sandbox_path) {
+  const std::string name = fs::path(sandbox_path).filename().string();
+  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d) return std::nullopt;
+  Fd f(::openat(d.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!f) return errno == ENOENT ? std::nullopt : std::optional<std::string>("(not a regular file of at most 64 KiB)");
+  struct stat st{};
+  if (::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kVerdictMax) {
+    return "(not a regular file of at most 64 KiB)";
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  const ssize_t r = ::read(f.get(), text.data(), text.size());
+  text.resize(r > 0 ? static_cast<std::size_t>(r) : 0);
+  return text;
+}
+
+bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
 class GvisorStack final : public Stack {
  public:
   std::string_view name() const override { return "gvisor"; }
-  Availability probe_host() const override { return {false, "not built yet", {}}; }
-  RunOutcome run(const RunRequest&) override { throw Error(ExitCode::unavailable, "the gvisor stack is not built yet"); }
+
+  Availability probe_host() const override {
+    Availability a;
+    const std::string binary = find_executable("runsc");
+    if (binary.empty()) {
+      a.reason = "runsc is not installed (apt-get install runsc, or set stack.gvisor.runsc)";
+      return a;
+    }
+    const RunscFeatures& f = runsc_features(binary);
+    const bool kvm = kvm_usable();
+    a.details.emplace_back("runsc", binary);
+    a.details.emplace_back("version", f.version.empty() ? "unknown" : f.version);
+    a.details.emplace_back("platforms", f.platforms.empty() ? "unknown" : join(f.platforms));
+    a.details.emplace_back("kvm", kvm ? "usable" : "no usable /dev/kvm");
+    const std::string platform = choose_platform("auto", kvm, f);
+    a.details.emplace_back("platform (auto)", platform);
+    a.details.emplace_back("seccomp", seccomp_detail(f));
+    a.details.emplace_back("overlay", f.overlay2 ? "--overlay2=root:memory (bounded by limits.memory)"
+                                                 : f.overlay ? "--overlay (bounded by limits.memory)" : "none");
+    a.details.emplace_back("network", "--network=none: gVisor's own netstack with loopback only");
+    if (::geteuid() != 0) {
+      a.reason = "runsc needs root here: it makes the sandbox's namespaces, chroot and cgroups "
+                 "(its --rootless and --TESTONLY-unsafe-nonroot modes drop that isolation, gatebox does not use them)";
+      return a;
+    }
+    if (platform == "ptrace" && read_first_line("/proc/sys/kernel/yama/ptrace_scope") == "3") {
+      a.reason = "Yama's ptrace_scope is 3 (ptrace disabled), which blocks runsc's ptrace platform, and there is no usable /dev/kvm";
+      return a;
+    }
+    a.available = true;
+    return a;
+  }
+
+  RunOutcome run(const RunRequest& request) override {
+    const Clock::time_point t_begin = Clock::now();
+    const Profile& profile = request.profile;
+    const std::string binary = find_executable(profile.stack.gvisor.runsc);
+    if (binary.empty()) {
+      throw make_error(ExitCode::unavailable, "stack.gvisor.runsc: '{}' is not an executable on PATH (apt-get install runsc)",
+                       profile.stack.gvisor.runsc);
+    }
+    const RunscFeatures& features = runsc_features(binary);
+    const std::string platform = choose_platform(profile.stack.gvisor.platform, kvm_usable(), features);
+    if (!features.platforms.empty() && !features.has_platform(platform)) {
+      throw make_error(ExitCode::unavailable, "stack.gvisor.platform = \"{}\": {} {} has only {}", platform, binary,
+                       features.version, join(features.platforms));
+    }
+    if (!request.seccomp.unconfined && !features.oci_seccomp) {
+      Console::get().warn(fmt::format("{} has no --oci-seccomp: the seccomp policy is not enforced inside the sandbox", binary));
+    }
+
+    std::optional<GvisorRunDir> run_dir;
+    run_dir.emplace(request.cache_dir, request.run_id);
+    GvisorRunDir& dir = *run_dir;
+    std::string verdict_source;
+    if (!profile.verdict.file.empty()) {
+      dir.mount_verdict_dir(profile.run.uid, profile.run.gid);
+      verdict_source = dir.verdict().string();
+    }
+    const BundleInput bundle{profile, request.rootfs.dir, request.seccomp, request.mounts, request.run_id, verdict_source};
+    write_oci_config(dir.bundle(), render_oci_config(bundle));
+
+    RunscCommand cmd{binary,
+                     {"--root=" + dir.state().string(), "--log=" + dir.log().string(), "--log-format=json",
+                      "--platform=" + platform, "--network=none"}};
+    if (features.overlay2) {
+      cmd.global.push_back("--overlay2=root:memory");
+    } else if (features.overlay) {
+      cmd.global.push_back("--overlay");
+    }
+    if (features.oci_seccomp && !request.seccomp.unconfined) cmd.global.push_back("--oci-seccomp");
+
+    const std::string cgroup_rel = gvisor_cgroups_path(request.run_id);
+    const std::vector<CgroupMount> mounts = cgroup_mounts();
+    Pipe out = make_pipe(O_NONBLOCK), err = make_pipe(O_NONBLOCK);
+    // The gate's ends must block: a gate writing faster than we read simply waits.
+    ::fcntl(out.write.get(), F_SETFL, 0);
+    ::fcntl(err.write.get(), F_SETFL, 0);
+
+    RunOutcome outcome;
+    Clock::time_point t_end;
+    {
+      RunscProcess runsc = RunscProcess::start(cmd, {"run", "--bundle", dir.bundle().string(), request.run_id},
+                                               out.write.get(), err.write.get());
+      out.write.reset();
+      err.write.reset();
+      // Whatever happens below, the container and its cgroup go before the run dir does.
+      struct ContainerGuard {
+        const RunscCommand& cmd;
+        const std::string& id;
+        const std::vector<CgroupMount>& mounts;
+        const std::string& cgroup_rel;
+        const fs::path state;
+        ~ContainerGuard() {
+          std::error_code ec;
+          if (!fs::is_empty(state, ec) && !ec) run_runsc_command(cmd, {"delete", "--force", id});
+          remove_cgroup_everywhere(mounts, cgroup_rel);
+        }
+      } guard{cmd, request.run_id, mounts, cgroup_rel, dir.state()};
+
+      auto kill_container = [&] {
+        run_runsc_command(cmd, {"kill", request.run_id, "KILL"}, std::chrono::seconds(5));
+        run_runsc_command(cmd, {"delete", "--force", request.run_id}, std::chrono::seconds(10));
+        runsc.kill_group();
+      };
+      auto open_oom = [&] { return OomWatch::open(mounts, cgroup_rel); };
+      RunscRunIo io{out.read.get(), err.read.get(), dir.state(), dir.log()};
+      outcome = supervise_runsc(runsc, io, open_oom, request, t_begin, kill_container);
+      t_end = Clock::now();
+      if (!profile.verdict.file.empty() && !outcome.timed_out && !outcome.interrupted) {
+        outcome.verdict_file = read_verdict(dir.verdict(), profile.verdict.file);
+      }
+    }
+    run_dir.reset();
+    outcome.timings.teardown_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_end).count();
+    return outcome;
+  }
+
+  std::vector<std::string> sweep(const fs::path& cache_dir) override {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(cache_dir / "run", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("gvisor-", 0) != 0) continue;
+      const pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + 7, nullptr, 10));
+      if (owner <= 0 || pid_alive(owner)) continue;
+      const std::string binary = find_executable("runsc");
+      if (!binary.empty()) {
+        RunscCommand cmd{binary, {"--root=" + (e.path() / "state").string()}};
+        const std::string id = name.substr(7);
+        run_runsc_command(cmd, {"kill", id, "KILL"}, std::chrono::seconds(5));
+        if (run_runsc_command(cmd, {"delete", "--force", id}).exit_code == 0) removed.push_back("runsc container " + id);
+      }
+      ::umount2((e.path() / "verdict").c_str(), MNT_DETACH);
+      try {
+        remove_tree(e.path());
+        removed.push_back("run dir " + e.path().string());
+      } catch (const Error& err) {
+        Console::get().warn(fmt::format("could not remove {}: {}", e.path().string(), err.what()));
+      }
+    }
+    if (::geteuid() == 0) {
+      for (std::string& line : sweep_dead_gatebox_cgroups(cgroup_mounts())) removed.push_back(std::move(line));
+    }
+    return removed;
+  }
 };
+
 }  // namespace
+
 std::unique_ptr<Stack> make_gvisor_stack() { return std::make_unique<GvisorStack>(); }
+
 }  // namespace gatebox

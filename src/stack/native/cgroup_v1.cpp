@@ -35,6 +35,8 @@ class CgroupV1 final : public Cgroup {
       auto it = tree.v1.find(std::string(ctrl));
       if (it == tree.v1.end()) continue;
       fs::path dir = it->second / "gatebox" / run_id;
+      const bool shares_cpu = dirs_.count("cpu") != 0 && dirs_["cpu"] == dir;
+      if (ctrl == "cpuacct" && !shares_cpu) continue;
       if (std::find(created_.begin(), created_.end(), dir) == created_.end()) {
         make_dir(it->second / "gatebox");
         make_dir(dir);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The pass case run by an ordinary user (nobody), with its own cache.
 . "$(dirname "$0")/../lib.sh"
+skip_on gvisor "runsc needs root (namespaces, chroot, cgroups); gatebox does not use its --rootless mode"
+skip_on docker "the Docker daemon's socket belongs to root (and whoever can use it is root on this host); nobody cannot reach it"
 
 [ "$(id -u)" = 0 ] || skip "the suite already runs unprivileged (uid $(id -u)); this case switches from root to nobody"
 command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"

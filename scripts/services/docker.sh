@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# scripts/services/docker.sh start|stop — a Docker daemon for the docker stack's tests.
+#   start: exit 3 when a daemon already answers (not ours to stop); otherwise starts
+#          Debian's dockerd in the background (no iptables, no bridge, vfs storage, its own
+#          data root and config file), waits until it answers (at most 60 s) and exits 0.
+#          Any other exit status: it could not start here, and the reason was printed.
+#   stop:  stops only the dockerd this script started (by its pidfile) and waits for it.
+# Environment: GATEBOX_DOCKERD_DIR (state: pidfile, log, config; default /var/lib/gatebox-dockerd).
+set -euo pipefail
+
+state=${GATEBOX_DOCKERD_DIR:-/var/lib/gatebox-dockerd}
+pidfile=$state/dockerd.pid
+socket=/var/run/docker.sock
+
+answers() {
+  curl -fsS --max-time 2 --unix-socket "$socket" http://localhost/_ping >/dev/null 2>&1
+}
+
+start() {
+  if answers; then
+    echo "docker: a daemon already answers at unix://$socket"
+    exit 3
+  fi
+  if ! command -v dockerd >/dev/null; then
+    echo "docker: dockerd is missing (apt-get install docker.io); the docker stack's tests will skip"
+    exit 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "docker: starting dockerd needs root; the docker stack's tests will skip"
+    exit 1
+  fi
+  mkdir -p "$state"
+  # Our own config file, never /etc/docker/daemon.json: the host's settings stay untouched.
+  if [ -x /usr/bin/runsc ]; then
+    cat >"$state/daemon.json" <<'JSON'
+{"runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--platform=ptrace", "--network=none"]}}}
+JSON
+  else
+    echo '{}' >"$state/daemon.json"
+  fi
+  # No iptables or bridge: gates run with NetworkMode none, and the host's firewall is not
+  # ours to change. vfs works on any backing filesystem (overlay on overlay does not).
+  setsid dockerd --iptables=false --bridge=none --storage-driver=vfs \
+    --data-root "$state/data" --exec-root "$state/exec" --pidfile "$pidfile" \
+    --config-file "$state/daemon.json" --host "unix://$socket" \
+    </dev/null >"$state/dockerd.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 600); do
+    if answers; then
+      echo "docker: started dockerd (pid $pid, log $state/dockerd.log)"
+      exit 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "docker: dockerd exited at start; last lines of $state/dockerd.log:"
+      tail -n 15 "$state/dockerd.log" | sed 's/^/    /'
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "docker: dockerd did not answer within 60 s; stopping it (log: $state/dockerd.log)"
+  kill "$pid" 2>/dev/null || true
+  exit 1
+}
+
+stop() {
+  [ -f "$pidfile" ] || { echo "docker: no dockerd of ours is running"; return 0; }
+  local pid
+  pid=$(cat "$pidfile")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa dockerd "/proc/$pid/cmdline"; then
+    kill -TERM "$pid"
+    for _ in $(seq 300); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "docker: dockerd (pid $pid) did not exit within 30 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+  echo "docker: stopped dockerd"
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 64 ;;
+esac

@@ -1,0 +1,22 @@
+#pragma once
+// One run on the docker stack: image, container, attach + wait + timeout + interrupts in one
+// curl multi loop, exit status, verdict file, removal. See docker_run.cpp.
+#include "stack/docker/docker_client.hpp"
+#include "stack/stack.hpp"
+
+namespace gatebox {
+
+// Labels every container of gatebox carries; the sweep finds leftovers by them.
+inline constexpr const char* kRunLabel = "gatebox.run";
+inline constexpr const char* kHostLabel = "gatebox.host";
+
+// Which machine's gatebox made a container (a daemon may serve several hosts over tcp).
+std::string docker_host_id();
+
+RunOutcome run_docker(const DockerClient& client, const RunRequest& request);
+
+// The outcome's exit_code/signal from State.ExitCode: Docker reports a death by signal N
+// as 128+N, like a shell; so does a gate that calls exit(128+N), which it cannot tell apart.
+void apply_exit_status(RunOutcome& outcome, long long docker_exit_code);
+
+}  // namespace gatebox

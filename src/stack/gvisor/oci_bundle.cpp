@@ -1,0 +1,122 @@
+#include "stack/gvisor/oci_bundle.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmath>
+
+#include "policy/oci_seccomp.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+namespace gatebox {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint64_t kCpuPeriodUs = 100'000;
+
+json system_mounts(const Profile& p) {
+  const std::string tmp_size = fmt::format("size={}", p.limits.disk);
+  return json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      // gVisor honours size= on tmpfs: this is what bounds the gate's scratch space. Writes
+      // elsewhere go to runsc's memory-backed overlay, which limits.memory bounds.
+      {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "nodev", "mode=1777", tmp_size}}},
+  });
+}
+
+json bind_mount(const std::string& source, const std::string& target, bool readonly) {
+  return {{"destination", target},
+          {"type", "bind"},
+          {"source", source},
+          {"options", {"rbind", readonly ? "ro" : "rw", "nosuid", "nodev"}}};
+}
+
+std::string parent_of(const std::string& sandbox_path) {
+  const auto slash = sandbox_path.find_last_of('/');
+  return slash == 0 || slash == std::string::npos ? "/" : sandbox_path.substr(0, slash);
+}
+
+}  // namespace
+
+std::string gvisor_cgroups_path(const std::string& run_id) { return "/gatebox/" + run_id; }
+
+const std::vector<std::string>& default_masked_paths() {
+  static const std::vector<std::string> paths = {
+      "/proc/asound",       "/proc/acpi",        "/proc/kcore",       "/proc/keys",
+      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+      "/proc/scsi",         "/sys/firmware"};
+  return paths;
+}
+
+const std::vector<std::string>& default_readonly_paths() {
+  static const std::vector<std::string> paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                 "/proc/sysrq-trigger"};
+  return paths;
+}
+
+json render_oci_config(const BundleInput& in) {
+  const Profile& p = in.profile;
+  json env = json::array();
+  for (const auto& [name, value] : p.run.env) env.push_back(name + "=" + value);
+
+  json process = {
+      {"terminal", false},
+      {"user", {{"uid", p.run.uid}, {"gid", p.run.gid}}},
+      {"args", p.run.argv},
+      {"env", env},
+      {"cwd", p.run.cwd},
+      {"capabilities",
+       {{"bounding", json::array()}, {"effective", json::array()}, {"inheritable", json::array()},
+        {"permitted", json::array()}, {"ambient", json::array()}}},
+      {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", p.limits.open_files}, {"soft", p.limits.open_files}}})},
+      {"noNewPrivileges", true},
+  };
+
+  json mounts = system_mounts(p);
+  if (!p.verdict.file.empty() && !in.verdict_source.empty()) {
+    mounts.push_back(bind_mount(in.verdict_source, parent_of(p.verdict.file), false));
+  }
+  for (const ResolvedMount& m : in.mounts) mounts.push_back(bind_mount(m.source, m.target, m.readonly));
+
+  const auto quota = static_cast<std::int64_t>(std::llround(p.limits.cpus * static_cast<double>(kCpuPeriodUs)));
+  json linux_section = {
+      {"namespaces", json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}},
+                                  {{"type", "network"}}})},
+      {"resources",
+       {{"memory", {{"limit", p.limits.memory}, {"swap", p.limits.memory}}},
+        {"pids", {{"limit", p.limits.pids}}},
+        {"cpu", {{"quota", quota}, {"period", kCpuPeriodUs}}}}},
+      {"cgroupsPath", gvisor_cgroups_path(in.run_id)},
+      {"maskedPaths", default_masked_paths()},
+      {"readonlyPaths", default_readonly_paths()},
+  };
+  if (auto seccomp = render_oci_seccomp(in.seccomp)) linux_section["seccomp"] = std::move(*seccomp);
+
+  return {
+      {"ociVersion", "1.0.2"},
+      {"process", std::move(process)},
+      {"root", {{"path", in.rootfs_dir.string()}, {"readonly", true}}},
+      {"hostname", p.run.hostname},
+      {"mounts", std::move(mounts)},
+      {"linux", std::move(linux_section)},
+  };
+}
+
+void write_oci_config(const std::filesystem::path& dir, const json& config) {
+  const std::string path = (dir / "config.json").string();
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) throw sys_error("open", path);
+  const std::string text = config.dump();
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) throw sys_error("write", path);
+}
+
+}  // namespace gatebox

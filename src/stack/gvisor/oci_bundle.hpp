@@ -1,0 +1,39 @@
+#pragma once
+// The OCI bundle's config.json for one run, rendered from the resolved profile. Pure data
+// in, JSON out, so every field can be checked by a unit test without runsc.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/mounts.hpp"
+#include "policy/seccomp.hpp"
+#include "profile/profile.hpp"
+
+namespace gatebox {
+
+struct BundleInput {
+  const Profile& profile;
+  std::filesystem::path rootfs_dir;  // the cached read-only tree, used in place
+  const SeccompPolicy& seccomp;
+  const std::vector<ResolvedMount>& mounts;
+  std::string run_id;
+  // Host directory bound at the parent of verdict.file (a small tmpfs gatebox mounted), so
+  // that the file outlives the sandbox; empty when verdict.file is not set.
+  std::string verdict_source;
+};
+
+// linux.cgroupsPath of a run: one parent for every gatebox run, so leftovers are findable.
+std::string gvisor_cgroups_path(const std::string& run_id);
+
+// Docker's default masked and read-only /proc and /sys paths.
+const std::vector<std::string>& default_masked_paths();
+const std::vector<std::string>& default_readonly_paths();
+
+nlohmann::json render_oci_config(const BundleInput& in);
+
+// Writes <dir>/config.json (mode 0600). Throws Error(70) naming the path.
+void write_oci_config(const std::filesystem::path& dir, const nlohmann::json& config);
+
+}  // namespace gatebox

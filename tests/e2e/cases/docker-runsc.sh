@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# gVisor through Docker: stack.docker.runtime = "runsc" runs the gate on gVisor's kernel.
+# Only on the docker stack, and only when the daemon has a runsc runtime registered.
+. "$(dirname "$0")/../lib.sh"
+[ "$GATEBOX_STACK" = docker ] || skip "runs on the docker stack only (this is the $GATEBOX_STACK stack)"
+
+has_runsc_runtime() {
+  # gatebox's own view first (docker details), then the daemon's.
+  "$GATEBOX" stacks --json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s.get("name") == "docker":
+        d = json.dumps(s.get("details", {}))
+        sys.exit(0 if "runsc" in d else 1)
+sys.exit(1)' && return 0
+  command -v docker >/dev/null && docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'
+}
+has_runsc_runtime || skip "the Docker daemon has no runsc runtime (register one in /etc/docker/daemon.json)"
+
+make_profile docker-runsc <<EOF2
+name = "e2e-docker-runsc"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/bin/sh", "-c", "dmesg 2>&1 | head -n 3; echo kernel=\$(uname -r); echo $MARKER"]
+[limits]
+timeout = "120s"
+EOF2
+
+gb_run "$PROFILE" --set 'stack.docker.runtime="runsc"'
+expect_exit 0
+expect_stdout_has "$MARKER"
+expect_stdout_has "gVisor"
+expect_no_leftovers
+
+# The same gate on Docker's default runtime sees the host's kernel, not gVisor.
+gb_run "$PROFILE"
+expect_exit 0
+expect_stdout_lacks "Starting gVisor"
+expect_no_leftovers
+pass

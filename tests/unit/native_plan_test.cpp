@@ -1,0 +1,168 @@
+#include <doctest/doctest.h>
+#include <sys/mount.h>
+
+#include <algorithm>
+
+#include "stack/native/plan.hpp"
+#include "util/error.hpp"
+
+using namespace gatebox;
+
+namespace {
+
+struct Fixture {
+  Profile profile;
+  RootfsTree rootfs;
+  SeccompPolicy seccomp;
+  std::vector<ResolvedMount> mounts;
+  LogSink logs{LogSink::Options{}};
+
+  Fixture() {
+    profile.name = "t";
+    profile.run.argv = {"sh", "-c", "true"};
+    profile.limits.disk = 64ULL << 20;
+    rootfs.dir = "/cache/rootfs/abc";
+    seccomp.unconfined = true;
+  }
+  SetupPlan plan(bool root = true) {
+    RunRequest req{profile, rootfs, seccomp, mounts, logs, "/cache", "1-ab"};
+    return build_plan(req, PlanHost{root, "/cache/run/1-ab", 40, true});
+  }
+};
+
+const MountOp* find(const SetupPlan& plan, const std::string& target) {
+  auto it = std::find_if(plan.ops.begin(), plan.ops.end(), [&](const MountOp& o) { return o.target == target; });
+  return it == plan.ops.end() ? nullptr : &*it;
+}
+
+std::ptrdiff_t index_of(const SetupPlan& plan, const std::string& target) {
+  const MountOp* op = find(plan, target);
+  return op == nullptr ? -1 : op - plan.ops.data();
+}
+
+}  // namespace
+
+TEST_SUITE("native::plan") {
+  TEST_CASE("the root is an overlay over the cached tree with a disk-sized scratch tmpfs") {
+    Fixture f;
+    SetupPlan p = f.plan();
+    CHECK(p.overlay_data == "lowerdir=/cache/rootfs/abc,upperdir=/cache/run/1-ab/upper,workdir=/cache/run/1-ab/work");
+    CHECK(p.scratch_data.find("size=67108864") != std::string::npos);
+    CHECK(p.scratch_data.find("nr_inodes=") != std::string::npos);
+    CHECK_FALSE(p.user_namespace);
+    SetupPlan unpriv = f.plan(false);
+    CHECK(unpriv.user_namespace);
+    CHECK(unpriv.overlay_data.find(",userxattr") != std::string::npos);
+  }
+
+  TEST_CASE("a fresh /proc with host-revealing entries masked and kernel knobs read-only") {
+    Fixture f;
+    SetupPlan p = f.plan();
+    const MountOp* proc = find(p, "proc");
+    REQUIRE(proc != nullptr);
+    CHECK(proc->kind == OpKind::proc);
+    const MountOp* kcore = find(p, "proc/kcore");
+    REQUIRE(kcore != nullptr);
+    CHECK(kcore->kind == OpKind::bind);
+    CHECK(kcore->source == "/dev/null");
+    for (const char* ro : {"proc/sys", "proc/sysrq-trigger"}) {
+      const MountOp* op = find(p, ro);
+      REQUIRE(op != nullptr);
+      CHECK(op->kind == OpKind::rebind);
+      CHECK(op->readonly);
+      CHECK(index_of(p, ro) > index_of(p, "proc"));
+    }
+  }
+
+  TEST_CASE("a minimal /dev: the six devices, a private devpts, shm, and the usual links") {
+    Fixture f;
+    SetupPlan p = f.plan();
+    for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"}) {
+      const MountOp* op = find(p, std::string("dev/") + dev);
+      REQUIRE(op != nullptr);
+      CHECK(op->source == std::string("/dev/") + dev);
+      CHECK_FALSE(op->is_dir);
+    }
+    const MountOp* pts = find(p, "dev/pts");
+    REQUIRE(pts != nullptr);
+    CHECK(pts->data.find("newinstance") != std::string::npos);
+    CHECK(find(p, "dev/ptmx")->source == "pts/ptmx");
+    CHECK(find(p, "dev/fd")->source == "/proc/self/fd");
+    CHECK(find(p, "dev/kmsg") == nullptr);
+    CHECK(find(p, "dev/mem") == nullptr);
+  }
+
+  TEST_CASE("/tmp and the verdict file's folder are writable by the gate") {
+    Fixture f;
+    f.profile.verdict.file = "/gatebox/out/verdict.json";
+    SetupPlan p = f.plan();
+    REQUIRE(find(p, "tmp") != nullptr);
+    CHECK(find(p, "tmp")->mode == 01777);
+    REQUIRE(find(p, "gatebox/out") != nullptr);
+    CHECK(find(p, "gatebox/out")->mode == 01777);
+    CHECK(p.verdict_file == "/gatebox/out/verdict.json");
+  }
+
+  TEST_CASE("profile mounts come last, in order, nosuid and nodev, read-only unless asked") {
+    Fixture f;
+    f.mounts = {{"/home/me/src", "/src", true, true}, {"/home/me/out", "/out", false, true}};
+    SetupPlan p = f.plan();
+    const MountOp* src = find(p, "src");
+    const MountOp* out = find(p, "out");
+    REQUIRE(src != nullptr);
+    REQUIRE(out != nullptr);
+    CHECK(src->readonly);
+    CHECK_FALSE(out->readonly);
+    CHECK((src->flags & MS_NOSUID) != 0);
+    CHECK((src->flags & MS_NODEV) != 0);
+    CHECK(index_of(p, "src") < index_of(p, "out"));
+    CHECK(index_of(p, "src") > index_of(p, "dev/shm"));
+    CHECK(src->what.find("/home/me/src -> /src") != std::string::npos);
+  }
+
+  TEST_CASE("identity, limits and exec arguments come from the profile") {
+    Fixture f;
+    f.profile.run.uid = 1000;
+    f.profile.run.gid = 100;
+    f.profile.run.env = {{"PATH", "/opt/bin:/bin"}, {"CI", "1"}};
+    f.profile.limits.open_files = 77;
+    SetupPlan p = f.plan();
+    CHECK(p.uid == 1000);
+    CHECK(p.gid == 100);
+    CHECK(p.nofile == 77);
+    CHECK(p.nproc == 0);
+    CHECK(p.exec_candidates == std::vector<std::string>{"/opt/bin/sh", "/bin/sh"});
+    REQUIRE(p.argv.size() == 4);
+    CHECK(std::string(p.argv[0]) == "sh");
+    CHECK(p.argv[3] == nullptr);
+    REQUIRE(p.envp.size() == 3);
+    CHECK(std::string(p.envp[0]) == "CI=1");
+    CHECK(p.seccomp.empty());
+  }
+
+  TEST_CASE("without cgroups, pids and memory fall back to rlimits") {
+    Fixture f;
+    RunRequest req{f.profile, f.rootfs, f.seccomp, f.mounts, f.logs, "/cache", "1-ab"};
+    SetupPlan p = build_plan(req, PlanHost{false, "/cache/run/1-ab", 40, false});
+    CHECK(p.nproc == f.profile.limits.pids);
+    CHECK(p.address_space == f.profile.limits.memory);
+  }
+
+  TEST_CASE("paths overlayfs cannot carry are refused before anything starts") {
+    Fixture f;
+    f.rootfs.dir = "/cache,evil/rootfs";
+    try {
+      f.plan();
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::bad_input);
+      CHECK(std::string(e.what()).find("--cache-dir") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("PATH search: argv[0] with a slash is used as is") {
+    CHECK(exec_candidates("/bin/true", {}) == std::vector<std::string>{"/bin/true"});
+    CHECK(exec_candidates("./run", {{"PATH", "/x"}}) == std::vector<std::string>{"./run"});
+    CHECK(exec_candidates("t", {{"PATH", "/:/a/"}}) == std::vector<std::string>{"/t", "/a//t"});
+  }
+}
