@@ -102,6 +102,13 @@ int cli_main(int argc, char** argv) {
     help_cmd->add_option("COMMAND", help_topic, "The command");
 
     for (CLI::App* sub : {run_cmd, validate_cmd, stacks_cmd, cache_cmd}) add_global_flags(*sub, global);
+    // A single-valued option given twice takes the last value, as in most Unix tools:
+    // scripts append their own options after a user's.
+    for (CLI::App* sub : {&app, run_cmd, validate_cmd, stacks_cmd, cache_cmd}) {
+      for (CLI::Option* opt : sub->get_options()) {
+        if (opt->get_expected_max() == 1 && opt->get_type_size() >= 1) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      }
+    }
 
     try {
       app.parse(argc, argv);

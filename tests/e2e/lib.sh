@@ -290,8 +290,10 @@ expect_faster_than() {
 
 # Prints what a run left on the host; nothing when clean.
 leftovers() {
-  # Mounts: a line naming the cache or gatebox (our own $T holds "gatebox-e2e").
-  grep -F -e "$GB_CACHE" -e gatebox /proc/self/mountinfo | sed 's/^/mount: /' || true
+  # Mounts: every stack keeps its run's mount points under the cache (native run dirs,
+  # runsc state); a line naming it is a mount that escaped the sandbox's namespace.
+  # (Not any line with "gatebox" in it: a test daemon's own data root may say that.)
+  grep -F -e "$GB_CACHE/" /proc/self/mountinfo | sed 's/^/mount: /' || true
   # Processes carrying the marker. The pattern comes from a file so that grep's own command
   # line does not match.
   local pidfile pid

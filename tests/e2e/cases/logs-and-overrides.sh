@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# What a user sees and changes from the command line: output is live; the three log
+# formats and --log-file; escapes neutralised; --env, --set, --mount, --timeout and
+# "-- ARGV" override the profile.
+. "$(dirname "$0")/../lib.sh"
+
+make_profile logs <<EOF2
+name = "e2e-logs"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/bin/sh", "-c", "echo profile argv $MARKER"]
+env = { GREETING = "from the profile" }
+[limits]
+timeout = "60s"
+EOF2
+
+# Live: the first line is on gatebox's stdout while the gate still runs.
+gb_start "$PROFILE" -- /bin/sh -c "echo first $MARKER; sleep 3; echo second $MARKER"
+seen=no
+for _ in $(seq 1 25); do
+  if grep -qF "first $MARKER" "$T/stdout" 2>/dev/null; then seen=yes; break; fi
+  sleep 0.1
+done
+kill -0 "$GB_PID" 2>/dev/null || fail "the gate ended before its first line could be checked"
+[ "$seen" = yes ] || fail "the gate's first line did not appear while it ran (output is not live)"
+gb_wait 60
+expect_exit 0
+expect_stdout_has "second $MARKER"
+expect_no_leftovers
+
+# -- ARGV replaces run.argv; -e adds and replaces variables; --set changes any key.
+gb_run "$PROFILE" -e GREETING=overridden -e EXTRA=1 --set run.hostname='"from-set"' \
+  -- /bin/sh -c 'echo "$GREETING/$EXTRA/$(hostname)"'
+expect_exit 0
+expect_stdout_has "overridden/1/from-set"
+expect_stdout_lacks "profile argv"
+
+# --mount SRC:DST (read-only by default) and :rw.
+mkdir -p "$T/in" "$T/out"
+chmod 0777 "$T/out"  # the gate runs as nobody
+echo "host file $MARKER" >"$T/in/data"
+gb_run "$PROFILE" -m "$T/in:/in" -m "$T/out:/out:rw" -- /bin/sh -c \
+  'cat /in/data; echo x > /in/new 2>/dev/null && echo WROTE-RO; echo result > /out/r'
+expect_exit 0
+expect_stdout_has "host file $MARKER"
+expect_stdout_lacks "WROTE-RO"
+[ "$(cat "$T/out/r" 2>/dev/null)" = result ] || fail "a write to the :rw mount did not reach the host"
+[ ! -e "$T/in/new" ] || fail "a read-only mount was written"
+
+# --timeout overrides limits.timeout.
+gb_run "$PROFILE" --timeout 1s -- /bin/sleep 30
+expect_exit 1
+expect_report timed_out true
+expect_no_leftovers
+
+# Formats. prefixed: a timestamp and the stream on every line.
+gb_run "$PROFILE" --log-format prefixed -- /bin/sh -c "echo out-line; echo err-line >&2"
+expect_exit 0
+grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} out\| out-line$' "$T/stdout" || fail "no prefixed stdout line"
+grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} err\| err-line$' "$T/stdout" || fail "no prefixed stderr line"
+
+# json (the last --log-format wins), with a terminal escape and a non-UTF-8 byte; and
+# --log-file with both streams as JSON lines.
+gb_run "$PROFILE" --log-format json --log-file "$T/log.jsonl" -- /bin/sh -c \
+  'printf "\033]0;pwned\007title\n"; printf "bad \377 byte\n" >&2'
+expect_exit 0
+python3 - "$T/stdout" "$T/log.jsonl" <<'PY' || fail "JSON log lines are not as expected"
+import json, sys
+for path in sys.argv[1:]:
+    lines = [json.loads(l) for l in open(path, encoding="utf-8")]
+    texts = {(l["stream"], l["text"]) for l in lines}
+    assert all(set(l) == {"t", "stream", "text"} for l in lines), lines
+    assert ("stdout", "\\x1b]0;pwned\\x07title") in texts, texts
+    assert ("stderr", "bad \\xff byte") in texts, texts
+    assert all("\x1b" not in l["text"] for l in lines)
+PY
+expect_no_leftovers
+pass
