@@ -335,8 +335,8 @@ CgroupHost detect_cgroups(const std::filesystem::path& root, std::string_view mo
       host.unusable_reason = fmt::format("{} is mounted read-only", parent.string());
     else if (::geteuid() != 0)
       host.unusable_reason = fmt::format(
-          "{} is not writable: cgroup limits need root or a delegated cgroup "
-          "(systemd-run --user --scope -p Delegate=yes)",
+          "{} is not writable: cgroup limits need root (on cgroup v1, a gatebox directory "
+          "there that an administrator made yours also works)",
           parent.string());
   }
   return host;
