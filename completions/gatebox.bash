@@ -2,7 +2,7 @@
 # Install as /usr/share/bash-completion/completions/gatebox, or source it from ~/.bashrc.
 # Self-contained: works with or without the bash-completion package.
 
-_gatebox_stacks='native docker gvisor qemu firecracker auto'
+_gatebox_stacks='native docker gvisor qemu firecracker kubernetes auto'
 _gatebox_commands='run validate stacks cache help'
 
 # Every key `gatebox run --set` accepts (DESIGN.md §4; tests/docs checks this list against

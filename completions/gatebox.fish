@@ -62,7 +62,7 @@ complete -c gatebox -n __fish_use_subcommand -a help -d 'Show help for a command
 # run PROFILE [options] [-- ARGV...]
 set -l run '__fish_seen_subcommand_from run; and not __gatebox_after_dashdash'
 complete -c gatebox -n $run -a '(__gatebox_profiles)' -d Profile
-complete -c gatebox -n $run -s s -l stack -x -a 'native docker gvisor qemu firecracker auto' -d 'Override stack.kind'
+complete -c gatebox -n $run -s s -l stack -x -a 'native docker gvisor qemu firecracker kubernetes auto' -d 'Override stack.kind'
 complete -c gatebox -n $run -l set -x -a '(__gatebox_keys)' -d 'Override a profile key: KEY=VALUE (TOML)'
 complete -c gatebox -n $run -s m -l mount -r -F -d 'Add a bind mount SRC:DST[:ro|rw]'
 complete -c gatebox -n $run -s e -l env -x -d 'Add or replace an environment variable NAME=VALUE'

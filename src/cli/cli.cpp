@@ -13,7 +13,7 @@
 namespace gatebox {
 namespace {
 
-constexpr const char* kStackKinds = "native, docker, gvisor, qemu, firecracker, auto";
+constexpr const char* kStackKinds = "native, docker, gvisor, qemu, firecracker, kubernetes, auto";
 
 struct GlobalOptions {
   bool quiet = false;

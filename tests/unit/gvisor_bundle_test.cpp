@@ -69,13 +69,15 @@ TEST_SUITE("stack::gvisor::bundle") {
     CHECK(c.at("hostname") == "gate-host");
   }
 
-  TEST_CASE("root is the cached tree, read-only") {
+  TEST_CASE("root is the cached tree: read-only without an overlay, the overlay's lower layer with one") {
     Profile p = sample_profile();
     SeccompPolicy seccomp = resolve_seccomp(p.seccomp);
     std::vector<ResolvedMount> mounts;
-    json c = render_oci_config({p, "/cache/rootfs/abc", seccomp, mounts, "1-a", ""});
-    CHECK(c.at("root").at("path") == "/cache/rootfs/abc");
-    CHECK(c.at("root").at("readonly") == true);
+    json plain = render_oci_config({p, "/cache/rootfs/abc", seccomp, mounts, "1-a", "", false});
+    CHECK(plain.at("root").at("path") == "/cache/rootfs/abc");
+    CHECK(plain.at("root").at("readonly") == true);
+    json overlaid = render_oci_config({p, "/cache/rootfs/abc", seccomp, mounts, "1-a", "", true});
+    CHECK(overlaid.at("root").at("readonly") == false);
   }
 
   TEST_CASE("limits: memory without swap, pids, cpu bandwidth, a findable cgroup") {

@@ -107,5 +107,7 @@ TEST_SUITE("stack::gvisor::features") {
     CHECK(exec_failure_reason("creating container: cgroup: permission denied") == "");
     CHECK(last_runsc_error("plain text line\n") == "plain text line");
     CHECK(last_runsc_error("") == "");
+    CHECK(last_runsc_error("{\"msg\":\"first\",\"level\":\"error\"}{\"msg\":\"second\",\"level\":\"error\"}") ==
+          "second");
   }
 }

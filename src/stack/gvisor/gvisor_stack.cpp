@@ -72,7 +72,9 @@ std::string seccomp_detail(const RunscFeatures& f) {
 // by the destructor (the verdict tmpfs is unmounted first).
 class GvisorRunDir {
  public:
-  GvisorRunDir(const fs::path& cache_dir, const std::string& run_id) : dir_(cache_dir / "run" / ("gvisor-" + run_id)) {
+  // Absolute: runsc resolves relative paths against the bundle, not our working directory.
+  GvisorRunDir(const fs::path& cache_dir, const std::string& run_id)
+      : dir_(fs::absolute(cache_dir) / "run" / ("gvisor-" + run_id)) {
     make_dirs(cache_dir / "run", 0755);
     if (::mkdir(dir_.c_str(), 0700) != 0) throw sys_error("mkdir", dir_.string());
     make_dirs(bundle(), 0700);
@@ -191,7 +193,8 @@ class GvisorStack final : public Stack {
       dir.mount_verdict_dir(profile.run.uid, profile.run.gid);
       verdict_source = dir.verdict().string();
     }
-    const BundleInput bundle{profile, request.rootfs.dir, request.seccomp, request.mounts, request.run_id, verdict_source};
+    const BundleInput bundle{profile, fs::absolute(request.rootfs.dir), request.seccomp, request.mounts, request.run_id, verdict_source,
+                             features.overlay2 || features.overlay};
     write_oci_config(dir.bundle(), render_oci_config(bundle));
 
     RunscCommand cmd{binary,

@@ -62,7 +62,10 @@ std::string tail_lines(const std::string& text, int n) {
 }  // namespace
 
 std::string last_runsc_error(const std::string& log_text) {
-  std::istringstream in(log_text);
+  // runsc's JSON log entries are not always newline-separated.
+  std::string text = log_text;
+  for (std::size_t at = 0; (at = text.find("}{", at)) != std::string::npos; at += 2) text.replace(at, 2, "}\n{");
+  std::istringstream in(text);
   std::string last_error, last_line;
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;

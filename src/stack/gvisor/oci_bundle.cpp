@@ -99,12 +99,17 @@ json render_oci_config(const BundleInput& in) {
       {"maskedPaths", default_masked_paths()},
       {"readonlyPaths", default_readonly_paths()},
   };
-  if (auto seccomp = render_oci_seccomp(in.seccomp)) linux_section["seccomp"] = std::move(*seccomp);
+  if (auto seccomp = render_oci_seccomp(in.seccomp)) {
+    // runsc (2022) rejects SCMP_ACT_KILL_PROCESS as a default action; inside gVisor
+    // SCMP_ACT_KILL ends the calling task with SIGSYS, which ends a single-threaded gate alike.
+    if (seccomp->at("defaultAction") == "SCMP_ACT_KILL_PROCESS") (*seccomp)["defaultAction"] = "SCMP_ACT_KILL";
+    linux_section["seccomp"] = std::move(*seccomp);
+  }
 
   return {
       {"ociVersion", "1.0.2"},
       {"process", std::move(process)},
-      {"root", {{"path", in.rootfs_dir.string()}, {"readonly", true}}},
+      {"root", {{"path", in.rootfs_dir.string()}, {"readonly", !in.overlay}}},
       {"hostname", p.run.hostname},
       {"mounts", std::move(mounts)},
       {"linux", std::move(linux_section)},

@@ -22,6 +22,11 @@ struct BundleInput {
   // Host directory bound at the parent of verdict.file (a small tmpfs gatebox mounted), so
   // that the file outlives the sandbox; empty when verdict.file is not set.
   std::string verdict_source;
+  // runsc wraps the root in its memory-backed overlay (--overlay2=root:memory). gVisor then
+  // needs root.readonly = false, or the overlay refuses writes with EROFS; the cached tree
+  // is still never written (it is the overlay's lower layer). Without an overlay the root
+  // stays read-only.
+  bool overlay = true;
 };
 
 // linux.cgroupsPath of a run: one parent for every gatebox run, so leftovers are findable.

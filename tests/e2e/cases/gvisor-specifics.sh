@@ -12,7 +12,7 @@ name = "e2e-gvisor-specifics"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/sh", "-c", "dmesg | head -n 3; echo kernel=\$(uname -r); grep Seccomp: /proc/self/status; df -k /tmp | tail -n 1; echo ifaces: \$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '); echo $MARKER"]
+argv = ["/bin/sh", "-c", "echo kernel=\$(uname -r); grep Seccomp: /proc/self/status; df -k /tmp | tail -n 1; echo ifaces: \$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '); echo $MARKER"]
 [limits]
 timeout = "60s"
 disk = "8MiB"
@@ -20,8 +20,10 @@ EOF2
 
 gb_run "$PROFILE"
 expect_exit 0
-expect_stdout_has "gVisor"
 expect_stdout_has "$MARKER"
+# gVisor's kernel reports itself as Linux 4.4.0, whatever the host runs.
+expect_stdout_has "kernel=4.4.0"
+[ "$(uname -r)" = 4.4.0 ] || expect_stdout_lacks "kernel=$(uname -r)"
 # Filter mode 2: the OCI seccomp policy is installed on the gate's processes inside gVisor.
 grep -qE '^Seccomp:[[:space:]]+2$' "$T/stdout" || fail "expected the gate to run under a seccomp filter (Seccomp: 2)"
 # /tmp: 8 MiB = 8192 KiB.
