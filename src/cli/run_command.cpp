@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <random>
 
 #include "cli/cli.hpp"
 #include "log/console.hpp"
@@ -16,6 +15,7 @@
 #include "stack/stack.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
+#include "util/process.hpp"
 #include "verdict/verdict.hpp"
 
 namespace gatebox {
@@ -25,12 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-// "<pid>-<8 hex>": the pid lets sweeps tell a live run from one a SIGKILL left behind.
-std::string make_run_id() {
-  std::random_device rd;
-  return fmt::format("{}-{:08x}", ::getpid(), rd());
 }
 
 LogFormat choose_log_format(const std::string& requested) {

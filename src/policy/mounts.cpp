@@ -81,27 +81,6 @@ std::string checked_target(const MountSpec& spec, std::size_t number) {
 
 }  // namespace
 
-std::optional<std::string> normalize_sandbox_path(std::string_view path) {
-  if (path.empty() || path.front() != '/') return std::nullopt;
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    std::size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(pos, end - pos);
-    pos = end + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") return std::nullopt;
-    for (unsigned char c : part) {
-      if (c < 0x20 || c == 0x7f) return std::nullopt;
-    }
-    out.push_back('/');
-    out.append(part.data(), part.size());
-  }
-  if (out.empty()) out.push_back('/');
-  return out;
-}
-
 std::vector<ResolvedMount> resolve_mounts(const Profile& profile) {
   std::vector<ResolvedMount> mounts;
   for (std::size_t i = 0; i < profile.mounts.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "profile/profile.hpp"
+#include "util/sandbox_path.hpp"
 
 namespace gatebox {
 
@@ -23,8 +24,5 @@ struct ResolvedMount {
 // (otherwise the outer one would hide it); mounts at the same depth keep profile order.
 std::vector<ResolvedMount> resolve_mounts(const Profile& profile);
 
-// "/a/./b//c/" -> "/a/b/c"; nullopt for a relative path, one containing "..", or one with
-// control characters (they would hide in messages and logs).
-std::optional<std::string> normalize_sandbox_path(std::string_view path);
 
 }  // namespace gatebox

@@ -1,5 +1,7 @@
 #include "profile/table_reader.hpp"
 
+#include "util/sandbox_path.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -76,37 +78,6 @@ std::optional<std::string_view> closest_match(std::string_view word, std::initia
     }
   }
   return best;
-}
-
-std::optional<std::string> normalize_sandbox_path(std::string_view path, std::string& problem) {
-  if (path.empty()) {
-    problem = "is empty; write an absolute path such as \"/src\"";
-    return std::nullopt;
-  }
-  if (path.find('\0') != std::string_view::npos) {
-    problem = "contains a NUL character";
-    return std::nullopt;
-  }
-  if (path.front() != '/') {
-    problem = fmt::format("'{}' is not an absolute path; write e.g. \"/{}\"", path, path);
-    return std::nullopt;
-  }
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    std::size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(pos, end - pos);
-    pos = end + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      problem = fmt::format("'{}' contains '..'; write the path without it", path);
-      return std::nullopt;
-    }
-    out += '/';
-    out += part;
-  }
-  return out.empty() ? "/" : out;
 }
 
 std::filesystem::path absolute_host_path(const std::filesystem::path& path, const std::filesystem::path& base) {
@@ -284,7 +255,7 @@ std::optional<std::string> TableReader::sandbox_path(std::string_view key, bool 
   auto value = string(key);
   if (!value || (value->empty() && allow_empty)) return value;
   std::string problem;
-  auto normal = normalize_sandbox_path(*value, problem);
+  auto normal = normalize_sandbox_path(*value, &problem);
   if (!normal) fail(key, problem);
   return normal;
 }

@@ -74,8 +74,6 @@ bool is_bare_key(std::string_view key);
 std::string_view type_name(toml::node_type type);
 // The candidate closest to `word` by edit distance, if close enough to be a likely typo.
 std::optional<std::string_view> closest_match(std::string_view word, std::initializer_list<std::string_view> candidates);
-// Normalises an absolute sandbox path, or returns nullopt with `problem` set.
-std::optional<std::string> normalize_sandbox_path(std::string_view path, std::string& problem);
 // `path` made absolute against `base`, lexically normalised, without a trailing '/'.
 std::filesystem::path absolute_host_path(const std::filesystem::path& path, const std::filesystem::path& base);
 

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/process.hpp"
 #include "rootfs/cache_layout.hpp"
 #include "rootfs/rootfs.hpp"
 #include "util/error.hpp"
@@ -95,7 +96,6 @@ std::optional<pid_t> owner_pid(const std::string& name) {
   return pid;
 }
 
-bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 // Things left by processes that no longer exist: temp dirs and half-written files.
 void sweep_orphans(const CacheLayout& layout, std::vector<std::string>& lines) {

@@ -1,6 +1,7 @@
 // The docker stack (DESIGN.md §7): the Docker Engine API through libcurl, never the docker
 // CLI. The run itself is in docker_run.cpp; this file is the Stack interface: probe, run,
 // the sweep of what SIGKILLed runs left, and the image cache.
+#include "util/process.hpp"
 #include "stack/docker/docker_stack.hpp"
 
 #include <signal.h>
@@ -41,7 +42,6 @@ std::string str(const nlohmann::json& j, const char* key) {
   return "";
 }
 
-bool pid_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
 
 class DockerStack final : public Stack {
  public:
@@ -90,7 +90,7 @@ class DockerStack final : public Stack {
         if (labels.value(kHostLabel, "") != host) continue;
         const std::string run = labels.value(kRunLabel, "");
         const long pid = std::strtol(run.c_str(), nullptr, 10);
-        if (pid <= 0 || pid_alive(pid)) continue;
+        if (pid <= 0 || process_alive(static_cast<pid_t>(pid))) continue;
         const std::string id = str(c, "Id");
         Response r = client.call("DELETE", "/containers/" + id + "?force=1&v=1", "", 60'000);
         if (r.status == 204) removed.push_back("container gatebox-" + run + " (docker)");

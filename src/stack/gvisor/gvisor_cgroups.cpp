@@ -1,3 +1,4 @@
+#include "util/process.hpp"
 #include "stack/gvisor/gvisor_cgroups.hpp"
 
 #include <fcntl.h>
@@ -23,7 +24,6 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 // Kills the processes left in one cgroup directory and removes it; true when it is gone.
 bool kill_and_remove(const fs::path& dir) {
@@ -91,7 +91,7 @@ std::vector<std::string> sweep_dead_gatebox_cgroups(const std::vector<CgroupMoun
       char* end = nullptr;
       const long owner = std::strtol(name.c_str(), &end, 10);
       if (owner <= 0 || end == nullptr || *end != '-' || !e.is_directory(ec)) continue;
-      if (pid_alive(static_cast<pid_t>(owner))) continue;
+      if (process_alive(static_cast<pid_t>(owner))) continue;
       if (kill_and_remove(e.path())) removed.push_back("cgroup " + e.path().string());
     }
   }

@@ -2,6 +2,7 @@
 // the cached tree, read-only, under runsc's memory-backed overlay; limits are runsc's
 // cgroup (linux.resources) plus a sized /tmp tmpfs; seccomp is OCI linux.seccomp, which
 // runsc enforces inside the sandbox only with --oci-seccomp.
+#include "util/process.hpp"
 #include "stack/gvisor/gvisor_stack.hpp"
 
 #include <fcntl.h>
@@ -129,7 +130,6 @@ std::optional<std::string> read_verdict(const fs::path& dir, const std::string& 
   return text;
 }
 
-bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 class GvisorStack final : public Stack {
  public:
@@ -260,7 +260,7 @@ class GvisorStack final : public Stack {
       const std::string name = e.path().filename().string();
       if (name.rfind("gvisor-", 0) != 0) continue;
       const pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + 7, nullptr, 10));
-      if (owner <= 0 || pid_alive(owner)) continue;
+      if (owner <= 0 || process_alive(owner)) continue;
       const std::string binary = find_executable("runsc");
       if (!binary.empty()) {
         RunscCommand cmd{binary, {"--root=" + (e.path() / "state").string()}};

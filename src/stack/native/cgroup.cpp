@@ -1,3 +1,4 @@
+#include "util/process.hpp"
 #include "stack/native/cgroup.hpp"
 
 #include <fcntl.h>
@@ -276,10 +277,9 @@ std::optional<pid_t> run_owner(const std::string& name) {
   return static_cast<pid_t>(pid);
 }
 
-bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 bool is_stale(const fs::path& dir) {
-  if (auto owner = run_owner(dir.filename().string())) return !process_exists(*owner);
+  if (auto owner = run_owner(dir.filename().string())) return !process_alive(*owner);
   // Not one of ours by the contract: only an old, empty one goes, so a run that has just
   // created its cgroup and not yet moved its process in is never swept.
   std::error_code ec;

@@ -1,4 +1,5 @@
 // The native stack: gatebox itself builds the sandbox (DESIGN.md §7).
+#include "util/process.hpp"
 #include "stack/native/native_stack.hpp"
 
 #include <fcntl.h>
@@ -96,7 +97,6 @@ void map_ids(pid_t pid, const Profile& profile) {
   write_file(base + "gid_map", fmt::format("{} {} 1\n", profile.run.gid, ::getegid()));
 }
 
-bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 class NativeStack final : public Stack {
  public:
@@ -200,7 +200,7 @@ class NativeStack final : public Stack {
     for (const fs::directory_entry& e : fs::directory_iterator(cache_dir / "run", ec)) {
       const std::string name = e.path().filename().string();
       pid_t owner = static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10));
-      if (owner <= 0 || pid_alive(owner)) continue;
+      if (owner <= 0 || process_alive(owner)) continue;
       if (::rmdir(e.path().c_str()) == 0) removed.push_back("run dir " + e.path().string());
     }
     if (::geteuid() == 0) {
