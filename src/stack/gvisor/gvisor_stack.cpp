@@ -214,6 +214,36 @@ class GvisorStack final : public Stack {
     ::fcntl(out.write.get(), F_SETFL, 0);
     ::fcntl(err.write.get(), F_SETFL, 0);
 
+    // The memory cgroup is made before runsc starts, so the OOM watch is in place before
+    // the gate can allocate, and runsc (which removes only cgroups it created) leaves the
+    // counter for us to read after it exits. The guard below removes it.
+    // runsc does not apply limits to a cgroup it did not create, so the memory limit is set here.
+    for (const CgroupMount& m : mounts) {
+      if (!m.memory) continue;
+      const fs::path cg = m.dir / fs::path(cgroup_rel).relative_path();
+      std::error_code ec;
+      fs::create_directories(cg, ec);
+      const std::string limit = std::to_string(profile.limits.memory);
+      static const std::vector<std::string> v1_files = {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes"};
+      static const std::vector<std::string> v2_files = {"memory.max"};
+      for (const std::string& file : m.v2 ? v2_files : v1_files) {
+        Fd f(::open((cg / file).c_str(), O_WRONLY | O_CLOEXEC));
+        if (f && ::write(f.get(), limit.data(), limit.size()) < 0 && file != "memory.memsw.limit_in_bytes") {
+          throw sys_error("write", (cg / file).string());
+        }
+      }
+      if (m.v2) {
+        Fd f(::open((cg / "memory.swap.max").c_str(), O_WRONLY | O_CLOEXEC));
+        if (f) (void)!::write(f.get(), "0", 1);
+      }
+    }
+    struct CgroupGuard {
+      const std::vector<CgroupMount>& mounts;
+      const std::string& rel;
+      ~CgroupGuard() { remove_cgroup_everywhere(mounts, rel); }
+    } cgroup_guard{mounts, cgroup_rel};
+    OomWatch early_oom = OomWatch::open(mounts, cgroup_rel);
+
     RunOutcome outcome;
     Clock::time_point t_end;
     {
@@ -240,7 +270,7 @@ class GvisorStack final : public Stack {
         run_runsc_command(cmd, {"delete", "--force", request.run_id}, std::chrono::seconds(10));
         runsc.kill_group();
       };
-      auto open_oom = [&] { return OomWatch::open(mounts, cgroup_rel); };
+      auto open_oom = [&] { return early_oom.fd() >= 0 ? std::move(early_oom) : OomWatch::open(mounts, cgroup_rel); };
       RunscRunIo io{out.read.get(), err.read.get(), dir.state(), dir.log()};
       outcome = supervise_runsc(runsc, io, open_oom, request, t_begin, kill_container);
       t_end = Clock::now();
