@@ -38,7 +38,7 @@ std::unique_ptr<Stack> select_stack(const Profile& profile) {
   }
   std::unique_ptr<Stack> stack = make_stack(profile.stack.kind);
   if (!stack) throw make_error(ExitCode::usage, "unknown stack '{}'", profile.stack.kind);
-  Availability avail = stack->probe_host();
+  Availability avail = stack->probe_for(profile);
   if (!avail.available) {
     throw make_error(ExitCode::unavailable, "the {} stack is unavailable here: {} (see 'gatebox stacks')",
                      stack->name(), avail.reason);

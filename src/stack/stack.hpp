@@ -66,6 +66,12 @@ class Stack {
   virtual std::string_view name() const = 0;
   // Usable here? If not, why not, in one sentence. Must be quick and start nothing lasting.
   virtual Availability probe_host() const = 0;
+  // The same for one profile, whose keys may point elsewhere (stack.docker.host,
+  // stack.gvisor.runsc). `gatebox run` asks this one.
+  virtual Availability probe_for(const Profile& profile) const {
+    (void)profile;
+    return probe_host();
+  }
   // Runs the gate once. Throws Error(70) when the sandbox could not be set up (nothing is
   // left behind); everything after the gate started is reported in the outcome.
   virtual RunOutcome run(const RunRequest& request) = 0;

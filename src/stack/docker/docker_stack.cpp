@@ -47,11 +47,15 @@ class DockerStack final : public Stack {
  public:
   std::string_view name() const override { return "docker"; }
 
-  Availability probe_host() const override {
+  Availability probe_host() const override { return probe(""); }
+  Availability probe_for(const Profile& profile) const override { return probe(profile.stack.docker.host); }
+
+  // `host` is stack.docker.host, or empty for DOCKER_HOST / the default socket.
+  Availability probe(const std::string& host) const {
     Availability a;
     try {
       // Quick on purpose: `gatebox stacks` must not hang on a host with no daemon.
-      DockerClient client(resolve_docker_endpoint("", docker_env_from_process()), 2000);
+      DockerClient client(resolve_docker_endpoint(host, docker_env_from_process()), 2000);
       a.details.emplace_back("daemon", client.endpoint().display);
       nlohmann::json version = get_json(client, "/version", 5000);
       a.details.emplace_back("docker", str(version, "Version"));

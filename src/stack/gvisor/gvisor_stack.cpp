@@ -135,9 +135,13 @@ class GvisorStack final : public Stack {
  public:
   std::string_view name() const override { return "gvisor"; }
 
-  Availability probe_host() const override {
+  Availability probe_host() const override { return probe("runsc"); }
+  Availability probe_for(const Profile& profile) const override { return probe(profile.stack.gvisor.runsc); }
+
+  // `runsc` is stack.gvisor.runsc: a path, or a name looked up on PATH.
+  Availability probe(const std::string& runsc) const {
     Availability a;
-    const std::string binary = find_executable("runsc");
+    const std::string binary = find_executable(runsc.empty() ? "runsc" : runsc);
     if (binary.empty()) {
       a.reason = "runsc is not installed (apt-get install runsc, or set stack.gvisor.runsc)";
       return a;
