@@ -2,7 +2,6 @@
 // the cached tree, read-only, under runsc's memory-backed overlay; limits are runsc's
 // cgroup (linux.resources) plus a sized /tmp tmpfs; seccomp is OCI linux.seccomp, which
 // runsc enforces inside the sandbox only with --oci-seccomp.
-#include "util/process.hpp"
 #include "stack/gvisor/gvisor_stack.hpp"
 
 #include <fcntl.h>
@@ -24,6 +23,10 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
+#include "util/process.hpp"
+#include "util/sha256.hpp"
+#include "rootfs/rootfs.hpp"
+#include <nlohmann/json.hpp>
 
 namespace gatebox {
 namespace {
@@ -52,9 +55,45 @@ const RunscFeatures& runsc_features(const std::string& binary) {
   std::lock_guard lock(mu);
   auto it = known.find(binary);
   if (it != known.end()) return it->second;
+  // Asking runsc costs two starts of a Go binary (about 60 ms): the answer is kept on disk
+  // per runsc binary (path, inode, size, mtime), so a new runsc version is asked again.
+  struct stat st{};
+  const bool stat_ok = ::stat(binary.c_str(), &st) == 0;
+  const std::string key = fmt::format("{}:{}:{}:{}.{}", binary, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  const fs::path cached = default_cache_dir() / "runsc-features" / (sha256_hex(key) + ".json");
+  if (stat_ok) {
+    try {
+      std::ifstream in(cached);
+      nlohmann::json j = nlohmann::json::parse(in);
+      RunscFeatures f;
+      f.version = j.at("version").get<std::string>();
+      f.platforms = j.at("platforms").get<std::vector<std::string>>();
+      f.oci_seccomp = j.at("oci_seccomp").get<bool>();
+      f.overlay2 = j.at("overlay2").get<bool>();
+      f.overlay = j.at("overlay").get<bool>();
+      f.ignore_cgroups = j.at("ignore_cgroups").get<bool>();
+      f.rootless = j.at("rootless").get<bool>();
+      return known.emplace(binary, std::move(f)).first->second;
+    } catch (const std::exception&) {
+      // Not there yet, or unreadable: ask runsc.
+    }
+  }
   RunscCommand cmd{binary, {}};
   RunscFeatures f = parse_runsc_flags(run_runsc_command(cmd, {"flags"}).output);
   f.version = parse_runsc_version(run_runsc_command(cmd, {"--version"}).output);
+  if (stat_ok && !f.version.empty()) {
+    try {
+      make_dirs(cached.parent_path());
+      const nlohmann::json j = {{"version", f.version},   {"platforms", f.platforms}, {"oci_seccomp", f.oci_seccomp},
+                                {"overlay2", f.overlay2}, {"overlay", f.overlay},     {"ignore_cgroups", f.ignore_cgroups},
+                                {"rootless", f.rootless}};
+      const std::string tmp = fmt::format("{}.{}.tmp", cached.string(), ::getpid());
+      std::ofstream(tmp) << j.dump();
+      fs::rename(tmp, cached);
+    } catch (const std::exception&) {
+      // Best effort: the next run asks runsc again.
+    }
+  }
   return known.emplace(binary, std::move(f)).first->second;
 }
 
