@@ -87,13 +87,17 @@ json render_oci_config(const BundleInput& in) {
   }
   for (const ResolvedMount& m : in.mounts) mounts.push_back(bind_mount(m.source, m.target, m.readonly));
 
+  constexpr std::uint64_t kRunscTaskHeadroom = 256;
   const auto quota = static_cast<std::int64_t>(std::llround(p.limits.cpus * static_cast<double>(kCpuPeriodUs)));
   json linux_section = {
       {"namespaces", json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}},
                                   {{"type", "network"}}})},
       {"resources",
        {{"memory", {{"limit", p.limits.memory}, {"swap", p.limits.memory}}},
-        {"pids", {{"limit", p.limits.pids}}},
+        // The host cgroup counts runsc's own tasks too (the sentry's and gofer's threads,
+        // one ptrace stub per gate process): headroom for those, so that the gate itself
+        // gets about limits.pids before its forks fail.
+        {"pids", {{"limit", p.limits.pids + kRunscTaskHeadroom}}},
         {"cpu", {{"quota", quota}, {"period", kCpuPeriodUs}}}}},
       {"cgroupsPath", gvisor_cgroups_path(in.run_id)},
       {"maskedPaths", default_masked_paths()},
