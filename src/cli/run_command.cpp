@@ -97,11 +97,7 @@ int run_command(const RunOptions& options) {
     RunOutcome outcome = stack->run(request);
     logs.finish();
 
-    Verdict verdict = decide_verdict(*profile, outcome);
-    if (outcome.interrupted) {
-      verdict.kind = VerdictKind::error;
-      verdict.reason = fmt::format("interrupted by {}", outcome.interrupt_signal == SIGINT ? "SIGINT" : "SIGTERM");
-    }
+    const Verdict verdict = decide_verdict(*profile, outcome);  // an interruption is an error verdict there
     ReportInput in{*profile,       std::string(stack->name()), "",   verdict, outcome, logs.stats(),
                    rootfs.sha256,  rootfs.cache_hit,           prepare_ms, ms_since(t0)};
     if (logs.stats().truncated) {
