@@ -82,13 +82,6 @@ void write_file_atomically(const fs::path& path, std::string_view text) {
 
 namespace {
 
-std::string read_small_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::int64_t ns(const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
 // The index key names one version of one file: a changed file (new size, mtime or ctime,
@@ -195,7 +188,7 @@ RootfsTree prepare_rootfs(const Profile& profile, const fs::path& cache_dir, con
   layout.create();
   RootfsTree tree;
   fs::path index = index_path(layout, r.image, st);
-  tree.sha256 = read_small_file(index).substr(0, 64);
+  tree.sha256 = read_file(index).value_or("").substr(0, 64);
   if (is_sha256_hex(tree.sha256)) {
     touch(index);
   } else {

@@ -207,4 +207,23 @@ void TempDir::remove_now() noexcept {
   path_.clear();
 }
 
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+std::string read_first_line(const std::filesystem::path& path) {
+  std::string text = read_file(path).value_or("");
+  return text.substr(0, text.find('\n'));
+}
+
 }  // namespace gatebox

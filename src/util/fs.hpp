@@ -4,6 +4,8 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace gatebox {
@@ -19,6 +21,12 @@ void remove_tree_contents(const std::filesystem::path& dir);
 // Creates `dir` and its missing parents with `mode`; existing directories are left as
 // they are. Throws Error(70) naming the directory that could not be made.
 void make_dirs(const std::filesystem::path& dir, mode_t mode = 0700);
+
+// The whole content of a small file (a control file, a state file, a log); nullopt when
+// it does not exist or cannot be read.
+std::optional<std::string> read_file(const std::filesystem::path& path);
+// Its first line without the newline; empty when unreadable (sysctls, /proc knobs).
+std::string read_first_line(const std::filesystem::path& path);
 
 // A private directory (mkdtemp, mode 0700) removed with everything in it when the
 // object goes away, unless release() was called.

@@ -11,24 +11,18 @@
 #include <thread>
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 
 // Kills the processes left in one cgroup directory and removes it; true when it is gone.
 bool kill_and_remove(const fs::path& dir) {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    std::istringstream procs(read_text((dir / "cgroup.procs").string()));
+    std::istringstream procs(read_file(dir / "cgroup.procs").value_or(""));
     for (long pid; procs >> pid;) ::kill(static_cast<pid_t>(pid), SIGKILL);
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
     if (errno != EBUSY) return false;
@@ -64,9 +58,9 @@ std::vector<CgroupMount> parse_cgroup_mounts(std::string_view mountinfo) {
 }
 
 std::vector<CgroupMount> cgroup_mounts() {
-  std::vector<CgroupMount> mounts = parse_cgroup_mounts(read_text("/proc/self/mountinfo"));
+  std::vector<CgroupMount> mounts = parse_cgroup_mounts(read_file("/proc/self/mountinfo").value_or(""));
   for (CgroupMount& m : mounts) {
-    if (m.v2) m.memory = read_text((m.dir / "cgroup.controllers").string()).find("memory") != std::string::npos;
+    if (m.v2) m.memory = read_file(m.dir / "cgroup.controllers").value_or("").find("memory") != std::string::npos;
   }
   return mounts;
 }
@@ -135,7 +129,7 @@ void OomWatch::update() {
     if (::read(fd_.get(), &n, sizeof n) < 0 && errno != EAGAIN) fd_.reset();
   }
   // Read by path: after the cgroup is removed the read fails, and what was seen stays.
-  const std::string text = read_text(counter_path_);
+  const std::string text = read_file(counter_path_).value_or("");
   if (parse_oom_kill_count(text) > 0) oom_killed_ = true;
   // The cgroup is gone: its file would report an error to every poll from now on.
   if (text.empty()) fd_.reset();

@@ -41,13 +41,6 @@ bool kvm_usable() {
   return fd.valid();
 }
 
-std::string read_first_line(const char* path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 // Asked once per binary and process: runsc takes ~20 ms to print its help.
 const RunscFeatures& runsc_features(const std::string& binary) {
   static std::mutex mu;

@@ -12,6 +12,7 @@
 
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox {
 namespace {
@@ -23,13 +24,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // runsc saves the container's state after every change; "running" is saved right after
 // the sandbox started the gate's process, the nearest moment to the gate's first
 // instruction that runsc lets us see.
@@ -37,7 +31,7 @@ bool state_says_running(const fs::path& state_dir) {
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(state_dir, ec)) {
     if (e.path().extension() != ".state") continue;
-    auto j = nlohmann::json::parse(read_text(e.path()), nullptr, false);
+    auto j = nlohmann::json::parse(read_file(e.path()).value_or(""), nullptr, false);
     if (j.is_object() && j.value("status", "") == "running") return true;
   }
   return false;
@@ -119,7 +113,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     early.clear();
   };
   auto fail_before_start = [&](const std::string& what) {
-    std::string text = last_runsc_error(read_text(io.log_file));
+    std::string text = last_runsc_error(read_file(io.log_file).value_or(""));
     std::string said;
     for (auto& [stream, bytes] : early) said += bytes;
     if (text.empty()) text = tail_lines(said, 5);
@@ -209,7 +203,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     status = runsc.reap(&ru);
   }
   const Clock::time_point t_finished = Clock::now();
-  const std::string runsc_error = WIFEXITED(status) && WEXITSTATUS(status) == 128 ? last_runsc_error(read_text(io.log_file)) : "";
+  const std::string runsc_error = WIFEXITED(status) && WEXITSTATUS(status) == 128 ? last_runsc_error(read_file(io.log_file).value_or("")) : "";
 
   if (!started && !outcome.timed_out && !outcome.interrupted) {
     if (const std::string reason = exec_failure_reason(runsc_error); !reason.empty()) {

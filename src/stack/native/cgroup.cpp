@@ -142,20 +142,6 @@ CgroupTree scan_tree(const fs::path& root_in, std::string_view mounts_text) {
 
 std::string read_self_mounts() { return read_file("/proc/self/mounts").value_or(""); }
 
-std::optional<std::string> read_file(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) return out;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-}
-
 int try_write(const fs::path& path, std::string_view value) {
   // O_TRUNC keeps a fake cgroupfs file holding exactly the last value; cgroupfs ignores it.
   Fd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stack/native/cgroup.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox::cgroup_detail {
 
@@ -36,8 +37,6 @@ struct CgroupTree {
 CgroupTree scan_tree(const fs::path& root, std::string_view mounts_text);
 std::string read_self_mounts();  // "" when unreadable
 
-// nullopt when the file does not exist or cannot be read.
-std::optional<std::string> read_file(const fs::path& path);
 // Throws Error(70): "write '<value>' to <path>: <errno text>".
 void write_file(const fs::path& path, std::string_view value);
 // 0 or the errno of the failed open/write.

@@ -21,19 +21,13 @@
 #include "stack/native/supervisor.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/fs.hpp"
 #include "util/interrupt.hpp"
 
 namespace gatebox {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_first_line(const char* path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
 
 int cap_last_cap() {
   std::string v = read_first_line("/proc/sys/kernel/cap_last_cap");
