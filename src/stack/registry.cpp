@@ -1,7 +1,9 @@
 
 #include "stack/docker/docker_stack.hpp"
+#include "stack/firecracker/firecracker_stack.hpp"
 #include "stack/gvisor/gvisor_stack.hpp"
 #include "stack/native/native_stack.hpp"
+#include "stack/qemu/qemu_stack.hpp"
 #include "stack/stack.hpp"
 #include "util/error.hpp"
 
@@ -33,6 +35,8 @@ std::unique_ptr<Stack> make_stack(std::string_view name) {
   if (name == "native") return make_native_stack();
   if (name == "docker") return make_docker_stack();
   if (name == "gvisor") return make_gvisor_stack();
+  if (name == "qemu") return make_qemu_stack();
+  if (name == "firecracker") return make_firecracker_stack();
   for (std::string_view n : stack_names()) {
     if (n == name) return std::make_unique<NotBuiltStack>(n);
   }

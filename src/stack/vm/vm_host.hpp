@@ -1,0 +1,38 @@
+#pragma once
+// Facts about the host and sizes of the guest that both VMMs need: whether KVM is usable
+// (and why not), the host's TSC frequency for the guest's command line, the guest's RAM
+// and vCPUs from the profile's limits, and the kernel command line.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace gatebox::vm {
+
+struct KvmStatus {
+  bool usable = false;
+  std::string detail;  // "usable (API version 12)" or why not: "/dev/kvm is missing", ...
+};
+// Opens /dev/kvm read-write and asks KVM_GET_API_VERSION. Quick; starts nothing.
+KvmStatus kvm_status();
+
+// The host's TSC frequency in kHz: /sys/devices/system/cpu/cpu0/tsc_freq_khz where the
+// kernel exports it, else /proc/cpuinfo's "cpu MHz" of the first CPU. The latter is the
+// current clock, not the calibrated TSC, so it is an approximation; the guest only needs it
+// to skip a calibration that can hang under TCG, and refines its clock source afterwards.
+// nullopt when neither is readable.
+std::optional<std::uint64_t> host_tsc_khz();
+// The parsing half, for tests: the "cpu MHz" of the first processor in `cpuinfo`.
+std::optional<std::uint64_t> tsc_khz_from_cpuinfo(const std::string& cpuinfo);
+
+// Guest RAM in MiB: limits.memory + 128 MiB for the kernel and the agent + twice the
+// initramfs (it is held compressed and unpacked into the guest's RAM), rounded up to 2 MiB.
+std::uint64_t guest_memory_mib(std::uint64_t limit_bytes, std::uint64_t initramfs_bytes);
+// vCPUs for limits.cpus: ceil, at least 1, at most `max` (the host's CPU count if 0).
+unsigned guest_vcpus(double cpus, unsigned max = 0);
+
+// The guest kernel's command line. `console` is the serial device ("ttyS0"), `reboot` the
+// kernel's reboot method ("t" = triple fault for qemu -no-reboot, "k" = keyboard controller
+// for firecracker), `extra` appended (VMM-specific, e.g. "pci=off").
+std::string kernel_cmdline(std::optional<std::uint64_t> tsc_khz, const std::string& reboot, const std::string& extra = "");
+
+}  // namespace gatebox::vm
