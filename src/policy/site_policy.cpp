@@ -1,0 +1,228 @@
+#include "policy/site_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "profile/origins.hpp"
+#include "profile/table_reader.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+namespace gatebox {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* default_policy_path = "/etc/gatebox/policy.toml";
+
+const std::vector<std::string_view>& isolation_names() {
+  static const std::vector<std::string_view> names = {"any", "kernel", "user-space-kernel", "hardware"};
+  return names;
+}
+
+std::string where(const fs::path& file, const TableReader& r, std::string_view key) {
+  const toml::node* n = r.node(key);
+  const toml::source_position pos = n != nullptr ? n->source().begin : toml::source_position{};
+  return fmt::format("{}:{}:{} {}", file.string(), pos.line, pos.column, r.key_path(key));
+}
+
+template <class T>
+std::optional<SitePolicy::Rule<T>> rule(const fs::path& file, const TableReader& r, std::string_view key,
+                                        std::optional<T> value) {
+  if (!value) return std::nullopt;
+  return SitePolicy::Rule<T>{std::move(*value), where(file, r, key)};
+}
+
+std::string check_stack_name(std::string_view name) {
+  static const std::vector<std::string_view> stacks = {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes"};
+  if (std::find(stacks.begin(), stacks.end(), name) != stacks.end()) return "";
+  return fmt::format("'{}' is not a stack; the stacks are native, docker, gvisor, qemu, firecracker, kubernetes", name);
+}
+
+SitePolicy parse_policy(const fs::path& file, const toml::table& root, const ValueOrigins& origins) {
+  SitePolicy p;
+  p.file = file;
+  TableReader top(&root, "", origins);
+  top.only({"version", "stacks", "seccomp", "mounts", "limits"});
+  if (auto v = top.integer("version", 1, 1)) (void)v;
+
+  TableReader stacks = top.sub("stacks");
+  stacks.only({"default", "allowed", "min_isolation"});
+  p.default_stack = rule(file, stacks, "default", stacks.choice("default", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"}));
+  p.allowed_stacks = rule(file, stacks, "allowed", stacks.strings("allowed", check_stack_name));
+  if (auto v = stacks.choice("min_isolation", {"any", "kernel", "user-space-kernel", "hardware"})) {
+    p.min_isolation = SitePolicy::Rule<Isolation>{*parse_isolation(*v), where(file, stacks, "min_isolation")};
+  }
+  if (p.default_stack && p.allowed_stacks && p.default_stack->value != "auto" &&
+      !p.stack_allowed(p.default_stack->value)) {
+    stacks.fail("default", "names a stack that stacks.allowed does not list");
+  }
+
+  TableReader seccomp = top.sub("seccomp");
+  seccomp.only({"allow_unconfined", "allow"});
+  p.allow_unconfined = rule(file, seccomp, "allow_unconfined", seccomp.boolean("allow_unconfined"));
+  p.allowed_syscalls = rule(file, seccomp, "allow", seccomp.strings("allow"));
+
+  TableReader mounts = top.sub("mounts");
+  mounts.only({"sources", "allow_rw"});
+  if (auto v = mounts.strings("sources", [](std::string_view s) -> std::string {
+        return !s.empty() && s.front() == '/' ? "" : fmt::format("'{}' is not an absolute host path", s);
+      })) {
+    std::vector<fs::path> dirs;
+    for (const std::string& s : *v) {
+      std::error_code ec;
+      fs::path real = fs::weakly_canonical(s, ec);  // compare real paths, as resolve_mounts does
+      dirs.push_back(ec ? fs::path(s).lexically_normal() : real);
+    }
+    p.mount_sources = SitePolicy::Rule<std::vector<fs::path>>{dirs, where(file, mounts, "sources")};
+  }
+  p.allow_rw_mounts = rule(file, mounts, "allow_rw", mounts.boolean("allow_rw"));
+
+  TableReader limits = top.sub("limits");
+  limits.only({"memory", "pids", "cpus", "disk", "output", "open_files", "timeout"});
+  p.max_memory = rule(file, limits, "memory", limits.size("memory", 1));
+  p.max_disk = rule(file, limits, "disk", limits.size("disk", 1));
+  p.max_output = rule(file, limits, "output", limits.size("output", 1));
+  if (auto v = limits.integer("pids", 1, INT64_MAX)) p.max_pids = SitePolicy::Rule<std::uint64_t>{static_cast<std::uint64_t>(*v), where(file, limits, "pids")};
+  if (auto v = limits.integer("open_files", 1, INT64_MAX)) p.max_open_files = SitePolicy::Rule<std::uint64_t>{static_cast<std::uint64_t>(*v), where(file, limits, "open_files")};
+  p.max_cpus = rule(file, limits, "cpus", limits.number("cpus", 0, 1024));
+  p.max_timeout = rule(file, limits, "timeout", limits.duration("timeout", Duration(1)));
+  return p;
+}
+
+[[noreturn]] void refuse(const Profile& profile, const std::string& asks, const std::string& where_rule,
+                         std::string_view fix) {
+  throw make_error(ExitCode::bad_input, "{}: {}: refused by the site policy ({}); {}", profile.file.string(), asks,
+                   where_rule, fix);
+}
+
+template <class T, class Format>
+void cap(const Profile& profile, const std::optional<SitePolicy::Rule<T>>& rule, T asked, std::string_view key,
+         Format format) {
+  if (!rule || asked <= rule->value) return;
+  refuse(profile, fmt::format("{} = {} is above the cap of {}", key, format(asked), format(rule->value)), rule->where,
+         fmt::format("lower {} or ask the host's operator to raise the cap", key));
+}
+
+bool inside(const fs::path& path, const fs::path& dir) {
+  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  return d == dir.end();
+}
+
+}  // namespace
+
+std::optional<Isolation> parse_isolation(std::string_view text) {
+  const auto& names = isolation_names();
+  auto it = std::find(names.begin(), names.end(), text);
+  if (it == names.end()) return std::nullopt;
+  return static_cast<Isolation>(it - names.begin());
+}
+
+std::string_view to_string(Isolation i) { return isolation_names()[static_cast<std::size_t>(i)]; }
+
+Isolation stack_isolation(std::string_view stack, const Profile& profile) {
+  (void)profile;  // kubernetes: its RuntimeClass decides, once that stack exists
+  if (stack == "gvisor") return Isolation::user_space_kernel;
+  if (stack == "qemu" || stack == "firecracker") return Isolation::hardware;
+  return Isolation::kernel;
+}
+
+bool SitePolicy::stack_allowed(std::string_view stack) const {
+  if (!allowed_stacks) return true;
+  const auto& list = allowed_stacks->value;
+  return std::find(list.begin(), list.end(), stack) != list.end();
+}
+
+SitePolicy load_site_policy_file(const fs::path& file) {
+  std::optional<std::string> text = read_file(file);
+  if (!text) {
+    throw make_error(ExitCode::bad_input, "site policy {}: cannot be read ({}); fix the file or set GATEBOX_POLICY",
+                     file.string(), std::error_code(errno, std::generic_category()).message());
+  }
+  toml::table root;
+  try {
+    root = toml::parse(*text, file.string());
+  } catch (const toml::parse_error& e) {
+    throw make_error(ExitCode::bad_input, "{}:{}:{}: {} (the site policy is TOML; see gatebox(1), SITE POLICY)",
+                     file.string(), e.source().begin.line, e.source().begin.column, e.description());
+  }
+  ValueOrigins origins(file.string());
+  return parse_policy(file, root, origins);
+}
+
+SitePolicy load_site_policy() {
+  if (const char* env = std::getenv("GATEBOX_POLICY")) {
+    if (*env == '\0') return {};
+    return load_site_policy_file(env);
+  }
+  std::error_code ec;
+  if (!fs::exists(default_policy_path, ec)) return {};
+  return load_site_policy_file(default_policy_path);
+}
+
+void apply_site_defaults(const SitePolicy& policy, Profile& profile) {
+  if (!profile.stack.kind_set && policy.default_stack) profile.stack.kind = policy.default_stack->value;
+}
+
+void enforce_site_policy(const SitePolicy& policy, const Profile& profile, const std::vector<ResolvedMount>& mounts) {
+  if (policy.file.empty()) return;
+  const std::string& kind = profile.stack.kind;
+  if (kind != "auto") {
+    if (!policy.stack_allowed(kind)) {
+      refuse(profile, fmt::format("stack.kind = \"{}\" is not an allowed stack", kind), policy.allowed_stacks->where,
+             fmt::format("use one of: {}", fmt::join(policy.allowed_stacks->value, ", ")));
+    }
+    if (policy.min_isolation && stack_isolation(kind, profile) < policy.min_isolation->value) {
+      refuse(profile,
+             fmt::format("the {} stack gives {} isolation, weaker than the minimum {}", kind,
+                         to_string(stack_isolation(kind, profile)), to_string(policy.min_isolation->value)),
+             policy.min_isolation->where, "name a stronger stack, or use stack.kind = \"auto\"");
+    }
+  }
+  const auto& s = profile.seccomp;
+  if (policy.allow_unconfined && !policy.allow_unconfined->value && s.profile == "unconfined") {
+    refuse(profile, "seccomp.profile = \"unconfined\" is forbidden", policy.allow_unconfined->where,
+           "use \"default\" and add the calls the gate needs to seccomp.allow");
+  }
+  if (policy.allowed_syscalls) {
+    const auto& ok = policy.allowed_syscalls->value;
+    for (const std::string& call : s.allow) {
+      if (std::find(ok.begin(), ok.end(), call) == ok.end()) {
+        refuse(profile, fmt::format("seccomp.allow adds '{}', which is not on the site's list", call),
+               policy.allowed_syscalls->where,
+               ok.empty() ? std::string("remove it") : fmt::format("the list is: {}", fmt::join(ok, ", ")));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < mounts.size(); ++i) {
+    const ResolvedMount& m = mounts[i];
+    if (!m.readonly && policy.allow_rw_mounts && !policy.allow_rw_mounts->value) {
+      refuse(profile, fmt::format("mount {} ({}) is writable", m.target, m.source), policy.allow_rw_mounts->where,
+             "mount it read-only and let the gate write into /tmp or verdict.file");
+    }
+    if (policy.mount_sources) {
+      const auto& dirs = policy.mount_sources->value;
+      bool ok = std::any_of(dirs.begin(), dirs.end(), [&](const fs::path& d) { return inside(m.source, d); });
+      if (!ok) {
+        refuse(profile, fmt::format("mount source {} is outside the directories the site allows", m.source),
+               policy.mount_sources->where, "mount something under one of those directories");
+      }
+    }
+  }
+  const auto& l = profile.limits;
+  cap(profile, policy.max_memory, l.memory, "limits.memory", format_size);
+  cap(profile, policy.max_disk, l.disk, "limits.disk", format_size);
+  cap(profile, policy.max_output, l.output, "limits.output", format_size);
+  auto count = [](std::uint64_t n) { return std::to_string(n); };
+  cap(profile, policy.max_pids, l.pids, "limits.pids", count);
+  cap(profile, policy.max_open_files, l.open_files, "limits.open_files", count);
+  cap(profile, policy.max_cpus, l.cpus, "limits.cpus", [](double c) { return fmt::format("{:g}", c); });
+  cap(profile, policy.max_timeout, l.timeout, "limits.timeout", format_duration);
+}
+
+}  // namespace gatebox

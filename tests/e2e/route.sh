@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# stack.kind = "auto" and the site policy (issue 9), as their own CTest entries (label route):
+#   route.sh plain         a gate with no requirements runs on native
+#   route.sh hardware      isolation = "hardware" runs on a VM stack (qemu here)
+#   route.sh ptrace        requires = ["ptrace"] under kernel isolation goes where the probe says ptrace works
+#   route.sh policy-moves  a policy that forbids native moves an auto gate elsewhere
+#   route.sh policy-refuses a profile beyond the policy is refused (65), and nothing starts
+# Environment: GATEBOX, GATEBOX_CACHE, GATEBOX_BUSYBOX_IMAGE.
+set -euo pipefail
+
+check=${1:?usage: route.sh CHECK}
+for var in GATEBOX GATEBOX_CACHE GATEBOX_BUSYBOX_IMAGE; do
+  [ -n "${!var:-}" ] || { echo "FAIL: $var is not set: run through ctest" >&2; exit 1; }
+done
+[ -f "$GATEBOX_BUSYBOX_IMAGE" ] || { echo "SKIP: route $check: no sample rootfs (make rootfs)"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-route.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export GATEBOX_POLICY=""  # no host policy unless a check sets one
+
+fail() {
+  echo "FAIL: route $check: $*" >&2
+  for f in "$T/out" "$T/err" "$T/report.json"; do [ -f "$f" ] && { echo "--- $f" >&2; head -c 3000 "$f" >&2; }; done
+  exit 1
+}
+skip() { echo "SKIP: route $check: $*"; exit 77; }
+
+available() {
+  "$GATEBOX" stacks --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["stacks"]:
+    if s["name"] == sys.argv[1]:
+        sys.exit(0 if s["available"] else 1)
+sys.exit(1)' "$1"
+}
+
+# gate EXTRA_STACK_LINES... : writes $T/gate.toml, an auto gate that prints its hostname.
+gate() {
+  {
+    echo 'name = "route"'
+    echo '[stack]'
+    echo 'kind = "auto"'
+    for line in "$@"; do echo "$line"; done
+    echo '[rootfs]'
+    echo "image = \"$GATEBOX_BUSYBOX_IMAGE\""
+    echo '[run]'
+    echo 'argv = ["/bin/sh", "-c", "echo routed"]'
+    echo '[limits]'
+    echo 'memory = "256MiB"'
+  } >"$T/gate.toml"
+}
+
+# run_gate: runs $T/gate.toml; sets $code; report in $T/report.json.
+run_gate() {
+  code=0
+  "$GATEBOX" run "$T/gate.toml" --cache-dir "$GATEBOX_CACHE" --report "$T/report.json" "$@" >"$T/out" 2>"$T/err" || code=$?
+}
+
+report() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]) or "")' "$T/report.json" "$1"; }
+
+expect_ran_on() {
+  [ "$code" = 0 ] || fail "exit code $code, expected 0"
+  grep -q routed "$T/out" || fail "the gate's output is missing"
+  local stack reason
+  stack=$(report stack)
+  reason=$(report stack_reason)
+  [[ "$stack" =~ ^($1)$ ]] || fail "ran on '$stack', expected $1"
+  [[ "$reason" == auto:* ]] || fail "the report does not say why: stack_reason='$reason'"
+  grep -q "$stack, auto:" "$T/err" || fail "the verdict line does not name the stack and why"
+  echo "ok: ran on $stack ($reason)"
+}
+
+case $check in
+plain)
+  available native || skip "native is unavailable here"
+  gate
+  run_gate
+  expect_ran_on native
+  ;;
+hardware)
+  available qemu || available firecracker || skip "no VM stack here (qemu and firecracker unavailable)"
+  gate 'isolation = "hardware"'
+  run_gate
+  expect_ran_on "qemu|firecracker"
+  ;;
+ptrace)
+  gate 'isolation = "kernel"' 'requires = ["ptrace"]'
+  run_gate
+  expect_ran_on "[a-z]+"
+  stack=$(report stack)
+  "$GATEBOX" probe --stack "$stack" --json --cache-dir "$GATEBOX_CACHE" >"$T/probe.json" 2>/dev/null || fail "probe failed"
+  python3 - "$T/probe.json" "$stack" <<'PY' || fail "the probe does not show ptrace working on the chosen stack"
+import json, sys
+m = json.load(open(sys.argv[1]))
+col = [c for c in m["columns"] if c["stack"] == sys.argv[2] and c["policy"] == "default"][0]
+assert col["results"]["ptrace"]["status"] == "works", col["results"]["ptrace"]
+PY
+  ;;
+policy-moves)
+  printf '[stacks]\nallowed = ["docker", "gvisor", "qemu", "firecracker"]\n' >"$T/policy.toml"
+  export GATEBOX_POLICY=$T/policy.toml
+  gate
+  run_gate
+  if ! available gvisor && ! available docker && ! available qemu; then
+    [ "$code" = 69 ] || fail "no allowed stack is available: expected 69, got $code"
+    grep -q "native: not allowed by the site policy ($T/policy.toml:2:" "$T/err" || fail "the reason for native is missing"
+    exit 0
+  fi
+  expect_ran_on "docker|gvisor|qemu|firecracker"
+  ;;
+policy-refuses)
+  printf '# caps\n[limits]\nmemory = "128MiB"\n' >"$T/policy.toml"
+  export GATEBOX_POLICY=$T/policy.toml
+  gate
+  mkdir "$T/cache"
+  run_gate --stack native
+  [ "$code" = 65 ] || fail "expected exit 65, got $code"
+  grep -q "limits.memory = 256MiB is above the cap of 128MiB" "$T/err" || fail "the refusal does not say what"
+  grep -q "$T/policy.toml:3:" "$T/err" || fail "the refusal does not name the policy file:line"
+  # Nothing started: the rootfs was not even unpacked.
+  "$GATEBOX" run "$T/gate.toml" --stack native --cache-dir "$T/cache" >/dev/null 2>&1 || true
+  [ -z "$(ls -A "$T/cache")" ] || fail "something was made in the cache: $(ls -A "$T/cache")"
+  ;;
+*) fail "unknown check" ;;
+esac
