@@ -106,6 +106,18 @@ std::optional<int> x86_64_syscall_number(std::string_view name) {
   return std::nullopt;
 }
 
+std::string x86_64_syscall_name(int nr) {
+  for (const auto& [newer, number] : newer_x86_64_syscalls) {
+    if (number == nr) return std::string(newer);
+  }
+  if (nr >= 0) {
+    std::unique_ptr<char, decltype(&std::free)> name(seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr),
+                                                     &std::free);
+    if (name) return name.get();
+  }
+  return fmt::format("syscall_{}", nr);
+}
+
 SeccompPolicy resolve_seccomp(const Profile::Seccomp& seccomp) {
   SeccompPolicy policy;
   policy.profile = seccomp.profile;

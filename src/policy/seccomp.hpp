@@ -37,6 +37,9 @@ struct SeccompPolicy {
   bool unconfined = false;          // no filter at all
   std::vector<SyscallRule> rules;   // what is allowed (or answered with errno_ret); everything else is denied
   SeccompAction action = SeccompAction::errno_eperm;  // what a denied call gets
+  // Denied calls go to a user-space listener (SECCOMP_RET_USER_NOTIF) that counts them and
+  // answers as `action` would; rules with their own errno keep it, other ABIs are still killed.
+  bool notify = false;
 };
 
 // The policy of a profile: the base allowlist, plus `allow`, minus `deny`.
@@ -56,6 +59,9 @@ std::vector<sock_filter> compile_seccomp_bpf(const SeccompPolicy& policy);
 // The x86_64 number of a system call, by name; nullopt when x86_64 has no such call.
 // Knows the calls newer than the libseccomp we build against, too.
 std::optional<int> x86_64_syscall_number(std::string_view name);
+
+// The reverse: the x86_64 name of a call number; "syscall_<nr>" for a number x86_64 lacks.
+std::string x86_64_syscall_name(int nr);
 
 }  // namespace gatebox
 

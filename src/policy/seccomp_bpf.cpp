@@ -28,7 +28,9 @@ Error seccomp_error(std::string_view call, std::string_view what, int rc) {
   return make_error(ExitCode::internal, "{} ({}): {}", call, what, std::strerror(-rc));
 }
 
-std::uint32_t default_action(SeccompAction action) {
+std::uint32_t default_action(SeccompAction action, bool notify) {
+  // The listener answers as `action` would (EPERM, continue, or kill), after counting the call.
+  if (notify) return SCMP_ACT_NOTIFY;
   switch (action) {
     case SeccompAction::errno_eperm: return SCMP_ACT_ERRNO(EPERM);
     case SeccompAction::kill: return SCMP_ACT_KILL_PROCESS;
@@ -99,7 +101,7 @@ std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
 std::vector<sock_filter> compile_seccomp_bpf(const SeccompPolicy& policy) {
   if (policy.unconfined) return {};
 
-  const std::uint32_t deny = default_action(policy.action);
+  const std::uint32_t deny = default_action(policy.action, policy.notify);
   Context ctx(seccomp_init(deny));
   if (!ctx) throw make_error(ExitCode::internal, "seccomp_init failed (is the kernel built with seccomp filters?)");
 

@@ -15,8 +15,8 @@ namespace {
 // versions of the code that turns them into BPF.
 std::string policy_key(const SeccompPolicy& policy) {
   const scmp_version* v = seccomp_version();
-  std::string text = fmt::format("gatebox {} libseccomp {}.{}.{}\n{} {}\n", GATEBOX_VERSION, v->major, v->minor,
-                                 v->micro, policy.profile, static_cast<int>(policy.action));
+  std::string text = fmt::format("gatebox {} libseccomp {}.{}.{}\n{} {} notify={}\n", GATEBOX_VERSION, v->major,
+                                 v->minor, v->micro, policy.profile, static_cast<int>(policy.action), policy.notify);
   for (const SyscallRule& r : policy.rules) {
     text += fmt::format("{} {}", r.name, r.errno_ret);
     for (const ArgCond& a : r.args) {

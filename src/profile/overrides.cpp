@@ -98,9 +98,43 @@ void apply_env(toml::table& root, const std::string& arg, ValueOrigins& origins)
   put(env, arg.substr(0, eq), arg.substr(eq + 1), origins, option);
 }
 
+// A profile is UTF-8 text (TOML); an override that is not could not be printed back
+// (`validate --print`) or shown faithfully, so it is refused like any other bad option.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    std::uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
+    static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
+    i += len;
+  }
+  return true;
+}
+
+void require_utf8(const std::string& value, std::string_view option) {
+  if (!valid_utf8(value)) {
+    throw make_error(ExitCode::usage, "{}: is not valid UTF-8 text; profiles (TOML) hold UTF-8 only", option);
+  }
+}
+
 }  // namespace
 
 void apply_overrides(toml::table& root, const Overrides& o, ValueOrigins& origins) {
+  for (const std::string& s : o.set) require_utf8(s, "--set");
+  for (const std::string& m : o.mounts) require_utf8(m, "--mount");
+  for (const std::string& e : o.env) require_utf8(e, "--env");
+  require_utf8(o.timeout, "--timeout");
+  require_utf8(o.stack, "--stack");
+  for (const std::string& a : o.argv) require_utf8(a, "the command after --");
   // Generic --set first, so that the dedicated options, being more specific, win.
   for (const std::string& s : o.set) apply_set(root, s, origins);
   for (const std::string& m : o.mounts) apply_mount(root, m, origins);

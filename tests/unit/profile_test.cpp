@@ -575,6 +575,21 @@ file = "/gatebox/verdict.json"
     f = failure_of(file, bad_stack);
     CHECK(f.code == 64);
     CHECK(f.message.rfind("--stack dokcer: stack.kind: 'dokcer' is not accepted; did you mean 'docker'?", 0) == 0);
+
+    // Found by the profile fuzzer: bytes that are not UTF-8 could not be printed back.
+    for (const std::string bad : {"X=\xff", "X=\xc0\xaf", "X=\xed\xa0\x80", "X=a\xe2\x82"}) {
+      Overrides not_utf8;
+      not_utf8.env = {bad};
+      f = failure_of(file, not_utf8);
+      CHECK(f.code == 64);
+      CHECK(f.message == "--env: is not valid UTF-8 text; profiles (TOML) hold UTF-8 only");
+    }
+    Overrides argv_not_utf8;
+    argv_not_utf8.argv = {"/bin/echo", "caf\xe9"};
+    CHECK(failure_of(file, argv_not_utf8).code == 64);
+    Overrides utf8;
+    utf8.env = {"X=caf\xc3\xa9 \xf0\x9f\x9a\xa6"};
+    CHECK(failure_of(file, utf8).code == 0);
   }
 
   TEST_CASE("an override can complete a profile, but never takes the blame for the file") {

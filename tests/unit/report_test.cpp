@@ -43,7 +43,8 @@ struct Fixture {
                        .rootfs_sha256 = std::string(64, 'a'),
                        .rootfs_cache_hit = true,
                        .prepare_ms = 3.14159,
-                       .total_ms = 821.0};
+                       .total_ms = 821.0,
+                       .seccomp_report_why = ""};
   }
 };
 
@@ -76,7 +77,7 @@ TEST_SUITE("report") {
     auto r = make_report(f.input());
     CHECK(keys_of(r) == std::set<std::string>{"gatebox", "gate", "profile", "stack", "verdict", "reason",
                                               "exit_code", "signal", "timed_out", "oom_killed", "interrupted",
-                                              "timing_ms", "usage", "output", "rootfs", "verdict_file"});
+                                              "timing_ms", "usage", "output", "rootfs", "verdict_file", "seccomp"});
     CHECK(r["gatebox"] == GATEBOX_VERSION);
     CHECK(r["gate"] == "unit-tests");
     CHECK(r["profile"] == "gates/unit.toml");
@@ -99,6 +100,36 @@ TEST_SUITE("report") {
     CHECK(r["output"] == nlohmann::json{{"stdout_bytes", 1432}, {"stderr_bytes", 88}, {"truncated", false}});
     CHECK(r["rootfs"] == nlohmann::json{{"sha256", std::string(64, 'a')}, {"cache", "hit"}});
     CHECK(r["verdict_file"].is_null());
+    CHECK(r["seccomp"] == nlohmann::json{{"report", false}, {"denied", nullptr}, {"why", nullptr}});
+  }
+
+  TEST_CASE("seccomp.report: the denied calls with counts, or why the stack could not list them") {
+    Fixture f;
+    f.profile.seccomp.report = true;
+    f.outcome.seccomp_reported = true;
+    f.outcome.seccomp_denied = {{"bpf", 2}, {"perf_event_open", 1}};
+    auto r = make_report(f.input());
+    CHECK(r["seccomp"] ==
+          nlohmann::json{{"report", true}, {"denied", {{"bpf", 2}, {"perf_event_open", 1}}}, {"why", nullptr}});
+
+    f.outcome.seccomp_denied.clear();
+    r = make_report(f.input());
+    CHECK(r["seccomp"]["denied"] == nlohmann::json::object());  // listened, nothing denied: not null
+
+    f.outcome.seccomp_reported = false;
+    ReportInput in = f.input();
+    in.stack = "docker";
+    in.seccomp_report_why = "docker: no listener";
+    r = make_report(in);
+    CHECK(r["seccomp"] == nlohmann::json{{"report", false}, {"denied", nullptr}, {"why", "docker: no listener"}});
+    // Written after verdict_file, in the order the man page lists.
+    const std::string text = [&] {
+      TempDir d;
+      write_report((d.path / "r.json").string(), r);
+      return read_file(d.path / "r.json");
+    }();
+    CHECK(text.find("\"verdict_file\"") < text.find("\"seccomp\""));
+    CHECK(text.find("\"report\"") < text.find("\"why\""));
   }
 
   TEST_CASE("fields that do not apply are null; optional ones appear when set") {

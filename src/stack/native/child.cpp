@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +37,16 @@ namespace gatebox {
 namespace {
 
 constexpr int kSetupFailedExit = 125;
+
+// seccomp.report: the gate installs its filter with a listener, and init (not filtered)
+// takes that fd from it with pidfd_getfd and sends it to the parent. The gate waits for
+// that by spinning on this shared page, not in a system call: any call it made after the
+// filter is in place could be one the policy denies, which would wait for a listener
+// nobody holds yet.
+struct ListenerHandoff {
+  int fd_plus_one;  // set by the gate: its listener's fd + 1
+  int taken;        // set by init: the parent has it (the gate may exec now)
+};
 
 void send_record(int fd, SetupStage stage, int op_index, int err) {
   SetupRecord r{static_cast<std::int32_t>(stage), op_index, err};
@@ -228,8 +240,60 @@ void close_other_fds(const SetupPlan& plan) {
   for (int fd = 3; fd < static_cast<int>(plan.nofile) + 64; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+// Sends `fd` over the unix socket `sock` as SCM_RIGHTS, with one byte of data.
+int send_fd(int sock, int fd) {
+  char byte = 'L';
+  struct iovec iov{&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  std::memset(control, 0, sizeof control);
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? 0 : -1;
+}
+
+// init's side of the hand-off: waits until the gate has its listener (or died first), then
+// passes a copy to the parent. Returns false when the gate exited before; its wait status
+// is then in *gate_status. On a failure the gate is killed before it can exec: it must
+// never run with a filter whose denied calls nobody answers.
+bool hand_over_listener(ListenerHandoff* handoff, pid_t gate, const ChildChannels& ch, int* gate_status) {
+  int fd_plus_one = 0;
+  while ((fd_plus_one = __atomic_load_n(&handoff->fd_plus_one, __ATOMIC_ACQUIRE)) == 0) {
+    int status = 0;
+    if (::waitpid(gate, &status, WNOHANG) == gate) {
+      *gate_status = status;
+      return false;
+    }
+    struct timespec nap{0, 20'000};
+    ::nanosleep(&nap, nullptr);
+  }
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, gate, 0));
+  int fd = pidfd < 0 ? -1 : static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd_plus_one - 1, 0));
+  int err = errno;
+  if (fd >= 0 && send_fd(ch.notify_write, fd) != 0) err = errno, ::close(fd), fd = -1;
+  if (pidfd >= 0) ::close(pidfd);
+  if (fd < 0) {
+    ::kill(gate, SIGKILL);
+    ::waitpid(gate, nullptr, 0);
+    fail(ch.setup_write, SetupStage::listener, -1, err);
+  }
+  ::close(fd);
+  __atomic_store_n(&handoff->taken, 1, __ATOMIC_RELEASE);
+  return true;
+}
+
 // The gate's own process: identity, limits, filter, exec. Never returns.
-[[noreturn]] void exec_gate(const SetupPlan& plan, const ChildChannels& ch, int devnull) {
+[[noreturn]] void exec_gate(const SetupPlan& plan, const ChildChannels& ch, int devnull, ListenerHandoff* handoff) {
   const int setup_fd = ch.setup_write;
   if (::dup2(devnull, 0) < 0 || ::dup2(ch.stdout_write, 1) < 0 || ::dup2(ch.stderr_write, 2) < 0) {
     fail(setup_fd, SetupStage::fork_gate);
@@ -255,7 +319,20 @@ void close_other_fds(const SetupPlan& plan) {
     struct sock_fprog prog;
     prog.len = static_cast<unsigned short>(plan.seccomp.size());
     prog.filter = const_cast<sock_filter*>(plan.seccomp.data());
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(setup_fd, SetupStage::seccomp);
+    if (handoff == nullptr) {
+      if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(setup_fd, SetupStage::seccomp);
+    } else {
+      // init takes the listener with pidfd_getfd, which needs ptrace access. As root, init
+      // has CAP_SYS_PTRACE; in a user namespace it only has the same uid, and the gate
+      // inherited init's "not dumpable", which would refuse it. Making the gate dumpable
+      // exposes it only to the invoking user's own processes, and only until execve, which
+      // makes it dumpable anyway.
+      if (plan.user_namespace && ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fail(setup_fd, SetupStage::seccomp);
+      long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+      if (listener < 0) fail(setup_fd, SetupStage::seccomp);
+      __atomic_store_n(&handoff->fd_plus_one, static_cast<int>(listener) + 1, __ATOMIC_RELEASE);
+      while (__atomic_load_n(&handoff->taken, __ATOMIC_ACQUIRE) == 0) __builtin_ia32_pause();
+    }
   }
 
   int err = ENOENT;
@@ -329,6 +406,7 @@ const char* stage_name(SetupStage stage) {
     case SetupStage::rlimits: return "set rlimits";
     case SetupStage::seccomp: return "install the seccomp filter";
     case SetupStage::exec: return "execve";
+    case SetupStage::listener: return "hand the seccomp listener to gatebox";
   }
   return "setup";
 }
@@ -383,9 +461,19 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) fail(setup_fd, SetupStage::fork_gate);
 
+  ListenerHandoff* handoff = nullptr;
+  if (plan.seccomp_notify && !plan.seccomp.empty()) {
+    void* page = ::mmap(nullptr, sizeof(ListenerHandoff), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) fail(setup_fd, SetupStage::listener);
+    handoff = static_cast<ListenerHandoff*>(page);  // zero-filled by the kernel
+  }
+
   pid_t gate = ::fork();
   if (gate < 0) fail(setup_fd, SetupStage::fork_gate);
-  if (gate == 0) exec_gate(plan, ch, devnull);
+  if (gate == 0) exec_gate(plan, ch, devnull, handoff);
+  int gate_status = 0;
+  bool gate_reaped = handoff != nullptr && !hand_over_listener(handoff, gate, ch, &gate_status);
+  if (ch.notify_write >= 0) ::close(ch.notify_write);
 
   // init keeps nothing the gate could use: no copy of its output pipes, no host terminal.
   ::close(ch.stdout_write);
@@ -394,8 +482,7 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   ::dup2(devnull, 0);
   ::dup2(devnull, 1);
   ::dup2(devnull, 2);
-  int gate_status = 0;
-  while (true) {
+  while (!gate_reaped) {
     int status = 0;
     pid_t w = ::waitpid(-1, &status, 0);
     if (w == gate) {

@@ -27,6 +27,7 @@ enum class SetupStage : std::int32_t {
   rlimits,
   seccomp,
   exec,           // execve of argv[0] failed: the gate never ran (exit 127/126)
+  listener,       // seccomp.report: taking the gate's seccomp listener to the parent
 };
 
 struct SetupRecord {
@@ -52,6 +53,7 @@ struct ChildChannels {
   int status_write = -1;  // StatusRecord (+ verdict file)
   int stdout_write = -1;
   int stderr_write = -1;
+  int notify_write = -1;  // seccomp.report: init sends the gate's seccomp listener here (SCM_RIGHTS)
 };
 
 const char* stage_name(SetupStage stage);

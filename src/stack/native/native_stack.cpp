@@ -3,15 +3,18 @@
 #include "stack/native/native_stack.hpp"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 
 #include "log/console.hpp"
@@ -120,6 +123,20 @@ class NativeStack final : public Stack {
     return a;
   }
 
+  // Needs user notifications (5.0) and pidfd_getfd (5.6): init takes the listener from the gate.
+  bool supports_seccomp_report() const override {
+    std::uint32_t action = SECCOMP_RET_USER_NOTIF;
+    if (::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0) return false;
+    return !(::syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == ENOSYS);
+  }
+
+  std::string describe(const RunRequest& request) const override {
+    const bool root = ::geteuid() == 0;
+    const std::string run_dir = (request.cache_dir / "run" / request.run_id).string();
+    const SetupPlan plan = build_plan(request, PlanHost{root, run_dir, cap_last_cap(), detect_cgroups().unusable_reason.empty()});
+    return describe_plan(plan);
+  }
+
   RunOutcome run(const RunRequest& request) override {
     const auto t_begin = std::chrono::steady_clock::now();
     const Profile& profile = request.profile;
@@ -141,6 +158,14 @@ class NativeStack final : public Stack {
     // The gate's ends must block: a gate writing faster than we read simply waits.
     ::fcntl(out.write.get(), F_SETFL, 0);
     ::fcntl(err.write.get(), F_SETFL, 0);
+    Fd notify_read, notify_write;  // seccomp.report: init sends the gate's listener over this
+    if (plan.seccomp_notify) {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw sys_error("socketpair", "seccomp listener");
+      notify_read.reset(sv[0]);
+      notify_write.reset(sv[1]);
+      ::fcntl(notify_read.get(), F_SETFL, O_NONBLOCK);
+    }
 
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
     if (!root) flags |= CLONE_NEWUSER;
@@ -150,7 +175,9 @@ class NativeStack final : public Stack {
     if (pid < 0) throw sys_error("clone", "new namespaces");
     if (pid == 0) {
       restore_signals_in_child();
-      ChildChannels ch{sync.read.get(), setup.write.get(), status.write.get(), out.write.get(), err.write.get()};
+      ChildChannels ch{sync.read.get(), setup.write.get(), status.write.get(), out.write.get(), err.write.get(),
+                       notify_write.get()};
+      if (notify_read) ::close(notify_read.get());
       ::close(sync.write.get());
       ::close(setup.read.get());
       ::close(status.read.get());
@@ -164,14 +191,16 @@ class NativeStack final : public Stack {
     status.write.reset();
     out.write.reset();
     err.write.reset();
+    notify_write.reset();
 
     if (!root) map_ids(pid, profile);
     if (cgroup) cgroup->add_process(pid);
     if (::write(sync.write.get(), "g", 1) != 1) throw sys_error("write", "sandbox sync pipe");
     sync.write.reset();
 
-    SupervisorIo io{setup.read.get(), status.read.get(), out.read.get(), err.read.get()};
+    SupervisorIo io{setup.read.get(), status.read.get(), out.read.get(), err.read.get(), notify_read.get()};
     RunOutcome outcome = supervise(sandbox, plan, io, request, t_begin);
+    outcome.seccomp_reported = profile.seccomp.report;  // unconfined: a report with nothing denied
     const auto t_end = std::chrono::steady_clock::now();
     if (cgroup) {
       outcome.oom_killed = outcome.oom_killed || cgroup->oom_killed();

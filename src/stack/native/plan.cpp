@@ -170,7 +170,10 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
     plan.nproc = p.limits.pids;
     plan.address_space = p.limits.memory;
   }
-  plan.seccomp = compile_seccomp_bpf_cached(request.seccomp, request.cache_dir);
+  SeccompPolicy seccomp = request.seccomp;
+  seccomp.notify = request.profile.seccomp.report && !seccomp.unconfined;
+  plan.seccomp = compile_seccomp_bpf_cached(seccomp, request.cache_dir);
+  plan.seccomp_notify = seccomp.notify;
   plan.verdict_file = p.verdict.file;
 
   plan.argv_storage = p.run.argv;
@@ -181,6 +184,30 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   for (std::string& s : plan.env_storage) plan.envp.push_back(s.data());
   plan.envp.push_back(nullptr);
   return plan;
+}
+
+std::string describe_plan(const SetupPlan& plan) {
+  static constexpr const char* kinds[] = {"mkdir", "tmpfs", "proc", "devpts", "bind", "rebind", "symlink"};
+  std::string out = fmt::format("clone: mount, pid, ipc, uts, net{} namespaces; cgroup namespace after joining the run's cgroup\n",
+                                plan.user_namespace ? ", user" : "");
+  out += fmt::format("scratch tmpfs on {} ({})\n", plan.run_dir, plan.scratch_data);
+  out += fmt::format("overlay on {} ({})\n", plan.root_dir, plan.overlay_data);
+  for (const MountOp& op : plan.ops) {
+    out += fmt::format("  {:<7} /{}", kinds[static_cast<int>(op.kind)], op.target);
+    if (!op.source.empty()) out += fmt::format(" <- {}", op.source);
+    if (!op.data.empty()) out += fmt::format(" ({})", op.data);
+    if (op.readonly) out += " read-only";
+    out += "\n";
+  }
+  out += fmt::format("pivot_root; hostname {}; network {}\n", plan.hostname, plan.loopback ? "loopback" : "none");
+  out += fmt::format("drop every capability (last cap {}), no_new_privs, uid {} gid {}, RLIMIT_NOFILE {}\n",
+                     plan.cap_last_cap, plan.uid, plan.gid, plan.nofile);
+  out += plan.seccomp.empty() ? std::string("seccomp: none (unconfined)\n")
+                              : fmt::format("seccomp: BPF filter of {} instructions{}\n", plan.seccomp.size(),
+                                            plan.seccomp_notify ? ", denied calls counted by gatebox (seccomp.report)" : "");
+  out += fmt::format("execve {} (cwd {}), tried as: {}", fmt::join(plan.argv_storage, " "), plan.cwd,
+                     fmt::join(plan.exec_candidates, ", "));
+  return out;
 }
 
 }  // namespace gatebox

@@ -58,6 +58,7 @@ struct SetupPlan {
   std::uint64_t address_space = 0;  // RLIMIT_AS fallback when there is no cgroup (0 = unset)
 
   std::vector<sock_filter> seccomp;  // empty = unconfined
+  bool seccomp_notify = false;       // install with a listener and hand it to the parent (seccomp.report)
 
   // execve arguments, owned here; argv/envp point into them.
   std::vector<std::string> argv_storage, env_storage, exec_candidates;
@@ -75,6 +76,9 @@ struct PlanHost {
 
 // Throws Error(65) for a profile the plan cannot express safely (e.g. a cache path with ','),
 SetupPlan build_plan(const RunRequest& request, const PlanHost& host);
+
+// The plan as text, one step per line (`gatebox run --dry-run`).
+std::string describe_plan(const SetupPlan& plan);
 
 // PATH search done by the parent: argv[0] as is when it holds '/', else each PATH entry of
 // the profile's environment joined with it.

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "stack/native/child.hpp"
+#include "stack/native/seccomp_listener.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 
@@ -93,6 +94,7 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
   bool have_status = false;
   std::string verdict_bytes;
   std::vector<char> buf(64 * 1024);
+  SeccompListener seccomp(io.notify_read, request.profile.seccomp.action);
 
   auto kill_sandbox = [&] {
     if (!killed) sandbox.kill();
@@ -100,8 +102,9 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
   };
 
   while (setup_open || !status_done || out_open || err_open) {
-    pollfd fds[5];
+    pollfd fds[6];
     int n = 0;
+    const int seccomp_fd = seccomp.poll_fd();
     auto add = [&](int fd, bool on) {
       if (on) fds[n++] = pollfd{fd, POLLIN, 0};
     };
@@ -110,6 +113,7 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
     add(io.stdout_read, out_open);
     add(io.stderr_read, err_open);
     add(interrupt_fd(), !outcome.interrupted && interrupt_fd() >= 0);
+    add(seccomp_fd, seccomp_fd >= 0);
     int wait_ms = -1;
     if (!killed) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -132,7 +136,9 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
     for (int i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
       const int fd = fds[i].fd;
-      if (fd == interrupt_fd()) {
+      if (fd == seccomp_fd) {
+        seccomp.on_ready(fds[i].revents);
+      } else if (fd == interrupt_fd()) {
         int sig = pending_interrupt();
         if (sig != 0) {
           outcome.interrupted = true;
@@ -206,6 +212,10 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
   } else if (!have_status && !outcome.timed_out && !outcome.interrupted) {
     outcome.stack_error = "the sandbox's init exited without reporting the gate's status";
   }
+  outcome.seccomp_denied = seccomp.denied();
+  // The listener kills with SIGKILL (a SIGSYS could be caught); report what the kernel's
+  // own kill action would have shown.
+  if (seccomp.killed() && outcome.signal == SIGKILL) outcome.signal = SIGSYS;
   return outcome;
 }
 

@@ -38,6 +38,7 @@ struct SupervisorIo {
   int status_read;  // StatusRecord (+ verdict file) from init
   int stdout_read;
   int stderr_read;
+  int notify_read = -1;  // seccomp.report: the listener arrives here; -1 = no report
 };
 
 // Runs the loop to the end. Throws Error(70) if the sandbox failed before the gate started

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# fuzz.sh [SECONDS] — builds the libFuzzer targets (preset "fuzz", into ./build-fuzz) and
+# runs each for SECONDS (default: $GATEBOX_FUZZ_SECONDS, else 60) from the seed corpus of
+# tests/fuzz. Everything a run writes (corpus, crash inputs, logs) goes to a temp dir, never
+# into the repository. Exits 1 if a target crashed, naming the input that reproduces it;
+# prints execs/s and corpus size per target at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+seconds=${1:-${GATEBOX_FUZZ_SECONDS:-60}}
+targets=(profile archive frames)
+
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j"$(nproc)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-fuzz.XXXXXX")
+# The targets' scratch trees (one per process, on tmpfs), removed even after a crash.
+export GATEBOX_FUZZ_TMP
+GATEBOX_FUZZ_TMP=$(mktemp -d "$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/gatebox-fuzz.XXXXXX")
+trap 'rm -rf "$GATEBOX_FUZZ_TMP"' EXIT
+tests/fuzz/make-corpus.sh "$work/seeds" >/dev/null
+
+# "NAME VALUE" of libFuzzer's -print_final_stats lines, e.g. stat::average_exec_per_sec.
+final_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  dir="$work/$t"
+  mkdir -p "$dir/corpus" "$dir/crashes"
+  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+        -artifact_prefix="$dir/crashes/")
+  [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
+  echo "fuzz: $t for ${seconds}s"
+  rc=0
+  # New inputs go to the first directory; the seeds are only read.
+  "build-fuzz/fuzz/${t}_fuzz" "${args[@]}" "$dir/corpus" "$work/seeds/$t" >"$dir/log" 2>&1 || rc=$?
+  execs=$(final_stat number_of_executed_units "$dir/log")
+  rate=$(final_stat average_exec_per_sec "$dir/log")
+  corpus=$(find "$dir/corpus" "$work/seeds/$t" -type f | wc -l)
+  cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -n 1 | cut -d' ' -f2)
+  if [ "$rc" -ne 0 ]; then
+    failed+=("$t")
+    echo "fuzz: $t FAILED (exit $rc); last lines of $dir/log:" >&2
+    tail -n 40 "$dir/log" >&2
+    for input in "$dir"/crashes/*; do
+      [ -e "$input" ] || continue
+      echo "fuzz: reproduce with: build-fuzz/fuzz/${t}_fuzz $input" >&2
+    done
+  fi
+  summary+=("$(printf '%-8s %-6s %10s %9s %7s %6s' "$t" "$([ "$rc" -eq 0 ] && echo ok || echo CRASH)" \
+    "${execs:-?}" "${rate:-?}" "$corpus" "${cov:-?}")")
+done
+
+echo
+printf '%-8s %-6s %10s %9s %7s %6s\n' target result execs execs/s corpus cov
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: ${failed[*]} crashed; inputs and logs kept in $work" >&2
+  exit 1
+fi
+rm -rf "$work"
