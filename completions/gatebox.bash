@@ -3,7 +3,7 @@
 # Self-contained: works with or without the bash-completion package.
 
 _gatebox_stacks='native docker gvisor qemu firecracker kubernetes auto'
-_gatebox_commands='run validate stacks cache help'
+_gatebox_commands='run validate stacks probe bench cache help'
 
 # Every key `gatebox run --set` accepts (DESIGN.md §4; tests/docs checks this list against
 # `gatebox validate --print`).
@@ -16,21 +16,23 @@ rootfs.image rootfs.dir rootfs.sha256 rootfs.max_bytes rootfs.max_entries
 run.argv run.cwd run.env run.user run.hostname
 limits.timeout limits.memory limits.pids limits.cpus limits.disk limits.output limits.open_files
 network.mode
-seccomp.profile seccomp.allow seccomp.deny seccomp.action
+seccomp.profile seccomp.allow seccomp.deny seccomp.action seccomp.report
 verdict.pass verdict.error verdict.on_timeout verdict.on_signal verdict.on_oom verdict.file'
 
 # The options of each command; those that take a value are in _gatebox_takes_value.
 _gatebox_global_opts='-h --help -q --quiet -v --verbose --color'
-_gatebox_takes_value=' --color -s --stack --set -m --mount -e --env -t --timeout --cache-dir --report --log-format --log-file --older-than '
+_gatebox_takes_value=' --color -s --stack --set -m --mount -e --env -t --timeout --cache-dir --report --log-format --log-file --older-than -n --runs -p --parallel '
 
 _gatebox_options()
 {
     case $1 in
         '') printf '%s\n' --version $_gatebox_global_opts ;;
         run) printf '%s\n' -s --stack --set -m --mount -e --env -t --timeout --cache-dir \
-                 --report --log-format --log-file $_gatebox_global_opts ;;
+                 --report --log-format --log-file --seccomp-report --dry-run $_gatebox_global_opts ;;
         validate) printf '%s\n' --print $_gatebox_global_opts ;;
         stacks) printf '%s\n' --json $_gatebox_global_opts ;;
+        probe) printf '%s\n' -s --stack --json --cache-dir $_gatebox_global_opts ;;
+        bench) printf '%s\n' -s --stack -n --runs -p --parallel --json --cache-dir $_gatebox_global_opts ;;
         cache) printf '%s\n' --cache-dir --older-than $_gatebox_global_opts ;;
         help) printf '%s\n' -h --help ;;
     esac
@@ -76,7 +78,7 @@ _gatebox_value()
             COMPREPLY+=($(compgen -d -- "$cur"))
             ;;
         -m|--mount|--report|--log-file) _gatebox_files '' ;;
-        # -e, -t, --older-than: free text
+        # -e, -t, --older-than, -n, -p: free text
     esac
 }
 
@@ -156,10 +158,10 @@ _gatebox()
 
     case $cmd in
         '') _gatebox_add "$_gatebox_commands" ;;
-        run) ((npos == 0)) && _gatebox_files '*.toml' ;;
+        run|bench) ((npos == 0)) && _gatebox_files '*.toml' ;;
         validate) _gatebox_files '*.toml' ;;
         cache) ((npos == 0)) && _gatebox_add 'list prune clear' ;;
-        help) ((npos == 0)) && _gatebox_add 'run validate stacks cache' ;;
+        help) ((npos == 0)) && _gatebox_add 'run validate stacks probe bench cache' ;;
     esac
     # Nothing positional left to complete: offer the options (and "--" after run's profile).
     if ((${#COMPREPLY[@]} == 0)) && [[ -z $cur && -n $cmd && $cmd != help ]]; then

@@ -1,7 +1,7 @@
 # fish completion for gatebox(1). Install as
 # /usr/share/fish/vendor_completions.d/gatebox.fish (or ~/.config/fish/completions/).
 
-set -l gatebox_commands run validate stacks cache help
+set -l gatebox_commands run validate stacks probe bench cache help
 
 # Every key `gatebox run --set` accepts (DESIGN.md §4), each followed by '='.
 function __gatebox_keys
@@ -14,7 +14,7 @@ function __gatebox_keys
         run.argv run.cwd run.env run.user run.hostname \
         limits.timeout limits.memory limits.pids limits.cpus limits.disk limits.output limits.open_files \
         network.mode \
-        seccomp.profile seccomp.allow seccomp.deny seccomp.action \
+        seccomp.profile seccomp.allow seccomp.deny seccomp.action seccomp.report \
         verdict.pass verdict.error verdict.on_timeout verdict.on_signal verdict.on_oom verdict.file
 end
 
@@ -56,6 +56,8 @@ complete -c gatebox -n __fish_use_subcommand -l version -d 'Print the version an
 complete -c gatebox -n __fish_use_subcommand -a run -d 'Run the gate once'
 complete -c gatebox -n __fish_use_subcommand -a validate -d 'Check profiles'
 complete -c gatebox -n __fish_use_subcommand -a stacks -d 'Which stacks work on this host, and why not'
+complete -c gatebox -n __fish_use_subcommand -a probe -d 'Which kernel features a gate can use in each stack'
+complete -c gatebox -n __fish_use_subcommand -a bench -d "Measure a profile's cost per evaluation on each stack"
 complete -c gatebox -n __fish_use_subcommand -a cache -d 'Manage the rootfs cache'
 complete -c gatebox -n __fish_use_subcommand -a help -d 'Show help for a command'
 
@@ -71,6 +73,8 @@ complete -c gatebox -n $run -l cache-dir -x -a '(__fish_complete_directories)' -
 complete -c gatebox -n $run -l report -r -F -d 'Write the JSON report to FILE (- = stdout)'
 complete -c gatebox -n $run -l log-format -x -a 'plain prefixed json' -d "How the gate's output is shown"
 complete -c gatebox -n $run -l log-file -r -F -d 'Also write every output line as JSON lines to FILE'
+complete -c gatebox -n $run -l dry-run -d 'Print the plan and start nothing'
+complete -c gatebox -n $run -l seccomp-report -d 'List the system calls seccomp denied, with counts'
 complete -c gatebox -n '__gatebox_after_dashdash' -a '(__gatebox_gate_argv)'
 
 # validate [--print] PROFILE...
@@ -79,6 +83,21 @@ complete -c gatebox -n '__fish_seen_subcommand_from validate' -l print -d 'Print
 
 # stacks [--json]
 complete -c gatebox -n '__fish_seen_subcommand_from stacks' -l json -d 'Print JSON'
+
+# probe [--stack S]... [--json]
+set -l probe '__fish_seen_subcommand_from probe'
+complete -c gatebox -n $probe -s s -l stack -x -a 'native docker gvisor qemu firecracker kubernetes' -d 'Probe this stack (repeatable; default all)'
+complete -c gatebox -n $probe -l json -d 'Print JSON'
+complete -c gatebox -n $probe -l cache-dir -x -a '(__fish_complete_directories)' -d 'The rootfs cache directory'
+
+# bench PROFILE [--stack S]... [--runs N] [--parallel P] [--json]
+set -l bench '__fish_seen_subcommand_from bench'
+complete -c gatebox -n $bench -a '(__gatebox_profiles)' -d Profile
+complete -c gatebox -n $bench -s s -l stack -x -a 'native docker gvisor qemu firecracker kubernetes' -d 'Measure this stack (repeatable; default all)'
+complete -c gatebox -n $bench -s n -l runs -x -d 'Measured runs per stack, one at a time (default 10)'
+complete -c gatebox -n $bench -s p -l parallel -x -d 'Runs at a time for evaluations per minute (default 1)'
+complete -c gatebox -n $bench -l json -d 'Print JSON'
+complete -c gatebox -n $bench -l cache-dir -x -a '(__fish_complete_directories)' -d 'The rootfs cache directory'
 
 # cache list|prune|clear
 set -l cache_action '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from list prune clear'
@@ -89,4 +108,4 @@ complete -c gatebox -n '__fish_seen_subcommand_from cache' -l cache-dir -x -a '(
 complete -c gatebox -n '__fish_seen_subcommand_from cache' -l older-than -x -d 'prune: remove entries unused for this long (default 720h)'
 
 # help COMMAND
-complete -c gatebox -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from run validate stacks cache' -a 'run validate stacks cache'
+complete -c gatebox -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from run validate stacks probe bench cache' -a 'run validate stacks probe bench cache'

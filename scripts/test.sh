@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh [CTEST ARGS...] — starts the services the end-to-end suite needs (each
-# scripts/services/*.sh that can start one here), runs CTest, and stops only what it
-# started, on every exit path.
+# scripts/services/*.sh that can start one here), runs CTest (in CI also the sanitizer
+# build's tests and a bounded fuzz run), and stops only what it started, on every exit path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=()
@@ -19,3 +19,17 @@ for s in scripts/services/*.sh; do
   [ "$rc" -eq 0 ] && started+=("$s")
 done
 ctest --test-dir build --output-on-failure "$@"
+
+# CI (CI=true) also runs the unit tests and the native end-to-end suite under ASan+UBSan,
+# then each fuzz target for GATEBOX_FUZZ_SECONDS (60 by default). Outside CI, setting
+# GATEBOX_SANITIZE_TESTS=1 or GATEBOX_FUZZ_SECONDS asks for either.
+if [ "${CI:-}" = true ] || [ -n "${GATEBOX_SANITIZE_TESTS:-}" ]; then
+  start=$SECONDS
+  scripts/sanitize.sh
+  echo "sanitize: build and tests took $((SECONDS - start)) s"
+fi
+if [ "${CI:-}" = true ] || [ -n "${GATEBOX_FUZZ_SECONDS:-}" ]; then
+  start=$SECONDS
+  scripts/fuzz.sh "${GATEBOX_FUZZ_SECONDS:-60}"
+  echo "fuzz: build and runs took $((SECONDS - start)) s"
+fi

@@ -1,4 +1,5 @@
 #include "cli/cli.hpp"
+#include "cli/evidence_commands.hpp"
 
 #include <unistd.h>
 
@@ -78,6 +79,10 @@ int cli_main(int argc, char** argv) {
     run_cmd->add_option("--log-format", run.log_format, "How the gate's output is shown: plain, prefixed, json")
         ->check(CLI::IsMember({"plain", "prefixed", "json"}));
     run_cmd->add_option("--log-file", run.log_file, "Also write every output line as JSON lines to FILE");
+    run_cmd->add_flag("--seccomp-report", run.seccomp_report,
+                      "List the system calls seccomp denied, with counts (sets seccomp.report; native stack)");
+    run_cmd->add_flag("--dry-run", run.dry_run,
+                      "Print the resolved profile, the stack and what it would start; start nothing");
 
     std::vector<std::string> validate_profiles;
     bool validate_print = false;
@@ -88,6 +93,21 @@ int cli_main(int argc, char** argv) {
     bool stacks_json = false;
     CLI::App* stacks_cmd = app.add_subcommand("stacks", "Which stacks work on this host, and why not");
     stacks_cmd->add_flag("--json", stacks_json, "Print JSON");
+
+    ProbeOptions probe;
+    CLI::App* probe_cmd = app.add_subcommand("probe", "Which kernel features a gate can use in each stack");
+    probe_cmd->add_option("-s,--stack", probe.stacks, "Probe this stack (repeatable; default: every stack, see 'gatebox stacks')");
+    probe_cmd->add_flag("--json", probe.json, "Print JSON");
+    probe_cmd->add_option("--cache-dir", probe.cache_dir, "The rootfs cache directory");
+
+    BenchCommandOptions bench;
+    CLI::App* bench_cmd = app.add_subcommand("bench", "Measure a profile's cost per evaluation on each stack");
+    bench_cmd->add_option("PROFILE", bench.profile, "The gate's profile (TOML)")->required();
+    bench_cmd->add_option("-s,--stack", bench.stacks, "Measure this stack (repeatable; default: every stack)");
+    bench_cmd->add_option("-n,--runs", bench.runs, "Measured runs per stack, one at a time (default 10)");
+    bench_cmd->add_option("-p,--parallel", bench.parallel, "Runs at a time for evaluations per minute (default 1)");
+    bench_cmd->add_flag("--json", bench.json, "Print JSON");
+    bench_cmd->add_option("--cache-dir", bench.cache_dir, "The rootfs cache directory");
 
     std::string cache_action, cache_dir, older_than = "720h";
     CLI::App* cache_cmd = app.add_subcommand("cache", "Manage the rootfs cache: list, prune, clear");
@@ -101,10 +121,10 @@ int cli_main(int argc, char** argv) {
     std::string help_topic;
     help_cmd->add_option("COMMAND", help_topic, "The command");
 
-    for (CLI::App* sub : {run_cmd, validate_cmd, stacks_cmd, cache_cmd}) add_global_flags(*sub, global);
+    for (CLI::App* sub : {run_cmd, validate_cmd, stacks_cmd, probe_cmd, bench_cmd, cache_cmd}) add_global_flags(*sub, global);
     // A single-valued option given twice takes the last value, as in most Unix tools:
     // scripts append their own options after a user's.
-    for (CLI::App* sub : {&app, run_cmd, validate_cmd, stacks_cmd, cache_cmd}) {
+    for (CLI::App* sub : {&app, run_cmd, validate_cmd, stacks_cmd, probe_cmd, bench_cmd, cache_cmd}) {
       for (CLI::Option* opt : sub->get_options()) {
         if (opt->get_expected_max() == 1 && opt->get_type_size() >= 1) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       }
@@ -128,6 +148,14 @@ int cli_main(int argc, char** argv) {
     }
     if (validate_cmd->parsed()) return validate_command(validate_profiles, validate_print);
     if (stacks_cmd->parsed()) return stacks_command(stacks_json);
+    if (probe_cmd->parsed()) {
+      probe.quiet = global.quiet;
+      return probe_command(probe);
+    }
+    if (bench_cmd->parsed()) {
+      bench.quiet = global.quiet;
+      return bench_command(bench);
+    }
     if (cache_cmd->parsed()) return cache_command(cache_action, cache_dir, older_than);
     if (help_cmd->parsed()) {
       if (help_topic.empty()) {
@@ -140,7 +168,7 @@ int cli_main(int argc, char** argv) {
           return 0;
         }
       }
-      throw make_error(ExitCode::usage, "no command '{}'; the commands are run, validate, stacks, cache", help_topic);
+      throw make_error(ExitCode::usage, "no command '{}'; the commands are run, validate, stacks, probe, bench, cache", help_topic);
     }
     return 0;
   } catch (const Error& e) {

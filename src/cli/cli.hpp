@@ -19,6 +19,8 @@ struct RunOptions {
   std::string log_format; // empty = prefixed on a terminal, plain otherwise
   std::string log_file;
   std::string cache_dir;  // empty = default
+  bool dry_run = false;   // print the plan, start nothing
+  bool seccomp_report = false;  // --seccomp-report: sets seccomp.report
 };
 
 // Each returns the process exit code.

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "evidence/host_facts.hpp"
 #include "log/console.hpp"
 #include "profile/loader.hpp"
 #include "rootfs/rootfs.hpp"
@@ -32,19 +33,22 @@ int validate_command(const std::vector<std::string>& profiles, bool print) {
 }
 
 int stacks_command(bool json) {
-  nlohmann::json out = nlohmann::json::array();
+  nlohmann::json stacks = nlohmann::json::array();
+  nlohmann::json host = host_facts();
   for (std::string_view name : stack_names()) {
     std::unique_ptr<Stack> stack = make_stack(name);
     Availability a = stack->probe_host();
     nlohmann::json details = nlohmann::json::object();
     for (const auto& [key, value] : a.details) details[key] = value;
-    out.push_back({{"name", name}, {"available", a.available}, {"reason", a.reason}, {"details", details}});
+    // The daemon's version is known only to the docker stack, which asked it.
+    if (name == "docker" && details.contains("docker")) host["versions"]["docker"] = details["docker"];
+    stacks.push_back({{"name", name}, {"available", a.available}, {"reason", a.reason}, {"details", details}});
   }
   if (json) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << nlohmann::json{{"host", host}, {"stacks", stacks}}.dump(2) << "\n";
     return 0;
   }
-  for (const nlohmann::json& s : out) {
+  for (const nlohmann::json& s : stacks) {
     const bool ok = s["available"].get<bool>();
     std::cout << fmt::format("{:<12} {}", s["name"].get<std::string>(),
                              ok ? "available" : "unavailable: " + s["reason"].get<std::string>())
@@ -53,6 +57,8 @@ int stacks_command(bool json) {
       std::cout << fmt::format("    {:<18} {}\n", key, value.get<std::string>());
     }
   }
+  std::cout << "host\n";
+  for (const auto& [key, value] : host_fact_lines(host)) std::cout << fmt::format("    {:<18} {}\n", key, value);
   return 0;
 }
 

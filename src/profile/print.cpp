@@ -114,6 +114,7 @@ std::string profile_to_toml(const Profile& p) {
   line("allow", strings(p.seccomp.allow));
   line("deny", strings(p.seccomp.deny));
   line("action", quote(to_string(p.seccomp.action)));
+  line("report", p.seccomp.report ? "true" : "false");
 
   for (const MountSpec& m : p.mounts) {
     o += "\n[[mount]]\n";

@@ -32,6 +32,7 @@ struct Profile {
 
   struct Stack {
     std::string kind = "native";  // native | docker | gvisor | qemu | firecracker | kubernetes | auto
+    bool kind_set = false;        // the profile (or --stack) named it; else a site policy's default applies
     std::vector<std::string> requires_features;
     std::string isolation = "any";  // any | kernel | user-space-kernel | hardware
     struct {
@@ -89,6 +90,7 @@ struct Profile {
     std::vector<std::string> allow;
     std::vector<std::string> deny;
     SeccompAction action = SeccompAction::errno_eperm;
+    bool report = false;  // list the denied calls, with counts (native stack; --seccomp-report)
   } seccomp;
 
   std::vector<MountSpec> mounts;

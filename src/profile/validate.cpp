@@ -1,5 +1,7 @@
 #include "profile/validate.hpp"
 
+#include "evidence/probe_matrix.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -17,6 +19,15 @@ namespace fs = std::filesystem;
 constexpr std::uint64_t MiB = 1ULL << 20;
 
 std::string check_not_empty(std::string_view text) { return text.empty() ? "must not be empty" : ""; }
+
+// stack.requires names features as `gatebox probe` does; "docker-build" is accepted for "docker_build".
+std::string check_feature(std::string_view text) {
+  std::string name(text);
+  std::replace(name.begin(), name.end(), '-', '_');
+  const std::vector<std::string>& known = probe_features();
+  if (std::find(known.begin(), known.end(), name) != known.end()) return "";
+  return fmt::format("'{}' is not a feature gatebox probes; the features are: {}", text, fmt::join(known, ", "));
+}
 
 // execve takes C strings: a NUL would silently cut the argument short.
 std::string check_no_nul(std::string_view text) {
@@ -65,8 +76,11 @@ VerdictKind verdict_kind(const std::string& s) {
 
 void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
   r.only({"kind", "requires", "isolation", "docker", "gvisor", "qemu", "firecracker"});
-  if (auto v = r.choice("kind", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"})) s.kind = *v;
-  if (auto v = r.strings("requires", check_not_empty)) s.requires_features = *v;
+  if (auto v = r.choice("kind", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"})) {
+    s.kind = *v;
+    s.kind_set = true;
+  }
+  if (auto v = r.strings("requires", check_feature)) s.requires_features = *v;
   if (auto v = r.choice("isolation", {"any", "kernel", "user-space-kernel", "hardware"})) s.isolation = *v;
 
   TableReader docker = r.sub("docker");
@@ -158,7 +172,7 @@ void read_limits(const TableReader& r, Profile::Limits& l) {
 }
 
 void read_seccomp(const TableReader& r, Profile::Seccomp& s) {
-  r.only({"profile", "allow", "deny", "action"});
+  r.only({"profile", "allow", "deny", "action", "report"});
   if (auto v = r.choice("profile", {"default", "strict", "unconfined"})) s.profile = *v;
   if (auto v = r.strings("allow", check_syscall)) s.allow = *v;
   if (auto v = r.strings("deny", check_syscall)) s.deny = *v;
@@ -171,9 +185,11 @@ void read_seccomp(const TableReader& r, Profile::Seccomp& s) {
   if (auto v = r.choice("action", {"errno", "kill", "log"})) {
     s.action = *v == "kill" ? SeccompAction::kill : *v == "log" ? SeccompAction::log : SeccompAction::errno_eperm;
   }
+  if (auto v = r.boolean("report")) s.report = *v;
 }
 
-void read_mounts(const TableReader& root, std::vector<MountSpec>& mounts, const ValueOrigins& origins, const fs::path& base) {
+void read_mounts(const TableReader& root, std::vector<MountSpec>& mounts, const ValueOrigins& origins, const fs::path& base,
+                 const std::string& kind) {
   const toml::array* list = root.array("mount");
   if (list == nullptr) return;
   for (std::size_t i = 0; i < list->size(); ++i) {
@@ -196,6 +212,12 @@ void read_mounts(const TableReader& root, std::vector<MountSpec>& mounts, const 
     m.source = *source;
     m.target = *target;
     m.readonly = r.boolean("readonly").value_or(true);
+    // The VM stacks copy a mount's contents into the guest's initramfs: nothing written
+    // there could reach the host.
+    if (!m.readonly && (kind == "qemu" || kind == "firecracker")) {
+      r.fail("readonly", fmt::format("stack {} cannot share a writable host directory; make mount[{}] read-only "
+                                     "or use the native, docker or gvisor stack", kind, i));
+    }
     mounts.push_back(std::move(m));
   }
 }
@@ -247,7 +269,7 @@ Profile build_profile(const toml::table& root_table, const ValueOrigins& origins
   if (auto v = network.choice("mode", {"none", "loopback"})) p.network.mode = *v == "none" ? NetworkMode::none : NetworkMode::loopback;
 
   read_seccomp(root.sub("seccomp"), p.seccomp);
-  read_mounts(root, p.mounts, origins, base_dir);
+  read_mounts(root, p.mounts, origins, base_dir, p.stack.kind);
   read_verdict(root.sub("verdict"), p.verdict);
   return p;
 }

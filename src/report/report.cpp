@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -14,8 +15,10 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "log/sink.hpp"
+#include "policy/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 
@@ -31,7 +34,7 @@ const std::vector<std::string>& top_order() {
   static const std::vector<std::string> order = {
       "gatebox", "gate",      "profile",     "stack",      "stack_reason", "verdict", "reason",
       "exit_code", "signal",  "timed_out",   "oom_killed", "interrupted",  "timing_ms", "usage",
-      "output",  "rootfs",    "verdict_file"};
+      "output",  "rootfs",    "verdict_file", "seccomp"};
   return order;
 }
 
@@ -43,6 +46,7 @@ const std::map<std::string, std::vector<std::string>>& nested_order() {
       {"rootfs", {"sha256", "cache"}},
       // The verdict file reads best with its own two keys first.
       {"verdict_file", {"verdict", "reason"}},
+      {"seccomp", {"report", "denied", "why"}},
   };
   return order;
 }
@@ -126,6 +130,17 @@ nlohmann::json make_report(const ReportInput& in) {
       {"cache", in.rootfs_cache_hit ? "hit" : "miss"},
   };
   r["verdict_file"] = in.verdict.file.is_object() ? in.verdict.file : nlohmann::json(nullptr);
+  // denied: the calls the policy refused and how often, when the stack listened for them;
+  // why: seccomp.report was asked for and the stack could not.
+  nlohmann::json seccomp = {{"report", o.seccomp_reported}, {"denied", nullptr}, {"why", nullptr}};
+  if (o.seccomp_reported) {
+    seccomp["denied"] = nlohmann::json::object();
+    for (const auto& [name, count] : o.seccomp_denied) seccomp["denied"][name] = count;
+  } else if (in.profile.seccomp.report) {
+    seccomp["why"] = in.seccomp_report_why.empty() ? std::string("the stack did not listen for denied calls")
+                                                   : in.seccomp_report_why;
+  }
+  r["seccomp"] = seccomp;
   return r;
 }
 
@@ -165,8 +180,33 @@ void write_report(const std::string& destination, const nlohmann::json& report) 
   }
 }
 
+std::string seccomp_denied_line(const std::map<std::string, std::uint64_t>& denied, const Profile::Seccomp& seccomp) {
+  if (denied.empty()) return "seccomp denied no system calls";
+  std::vector<std::pair<std::string, std::uint64_t>> by_count(denied.begin(), denied.end());
+  std::stable_sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::string> counted;
+  for (const auto& [name, count] : by_count) counted.push_back(fmt::format("{} ×{}", name, count));
+  std::string line = fmt::format("seccomp denied: {}", fmt::join(counted, ", "));
+
+  // The allow list that would let them through: what the profile allows already, plus each
+  // denied call that is a real x86_64 call and not in seccomp.deny (denied on purpose).
+  std::vector<std::string> allow = seccomp.allow;
+  for (const auto& [name, count] : denied) {
+    const bool on_purpose = std::find(seccomp.deny.begin(), seccomp.deny.end(), name) != seccomp.deny.end();
+    if (!on_purpose && x86_64_syscall_number(name) && std::find(allow.begin(), allow.end(), name) == allow.end()) {
+      allow.push_back(name);
+    }
+  }
+  if (allow.size() == seccomp.allow.size()) return line;
+  std::vector<std::string> quoted;
+  for (const std::string& name : allow) quoted.push_back(fmt::format("\"{}\"", name));
+  return fmt::format("{} — to allow them: --set 'seccomp.allow=[{}]'", line, fmt::join(quoted, ","));
+}
+
 std::string verdict_line_detail(const ReportInput& in) {
-  std::string where = fmt::format("({}, {:.2f}s)", in.stack, in.total_ms / 1000.0);
+  std::string where = in.stack_reason.empty()
+                          ? fmt::format("({}, {:.2f}s)", in.stack, in.total_ms / 1000.0)
+                          : fmt::format("({}, {}, {:.2f}s)", in.stack, in.stack_reason, in.total_ms / 1000.0);
   if (in.outcome.interrupted) {
     return fmt::format("interrupted by {} {}", signal_name(in.outcome.interrupt_signal), where);
   }

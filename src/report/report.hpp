@@ -1,6 +1,8 @@
 #pragma once
 // The report stage: the JSON report (DESIGN.md §5) and the final verdict line (§6).
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -25,6 +27,7 @@ struct ReportInput {
   bool rootfs_cache_hit = false;
   double prepare_ms = 0;           // profile + rootfs + policy
   double total_ms = 0;
+  std::string seccomp_report_why;  // seccomp.report was asked for, and why this stack could not
 };
 
 nlohmann::json make_report(const ReportInput& in);
@@ -32,6 +35,9 @@ nlohmann::json make_report(const ReportInput& in);
 void write_report(const std::string& destination, const nlohmann::json& report);
 // "fail — exit code 2 (native, 0.82s)": the text after "gatebox: ".
 std::string verdict_line(const ReportInput& in);
+// The line after a seccomp.report run (after "gatebox: "): what was denied, how often, and
+// the --set that would allow it: "seccomp denied: bpf ×2, perf_event_open ×1 — to allow them: ...".
+std::string seccomp_denied_line(const std::map<std::string, std::uint64_t>& denied, const Profile::Seccomp& seccomp);
 // The same without the verdict word: "exit code 2 (native, 0.82s)", for Console::verdict.
 std::string verdict_line_detail(const ReportInput& in);
 

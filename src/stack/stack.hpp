@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,8 @@ struct RunOutcome {
   std::optional<std::string> verdict_file;   // contents, when the gate wrote verdict.file
   Timings timings;
   Usage usage;
+  bool seccomp_reported = false;                          // the stack listened for denied calls (seccomp.report)
+  std::map<std::string, std::uint64_t> seccomp_denied;  // syscall name -> times denied
 };
 
 struct Availability {
@@ -72,6 +75,14 @@ class Stack {
     (void)profile;
     return probe_host();
   }
+  // What run() would do with this request, for `gatebox run --dry-run`: the request,
+  // bundle or command line the stack would use. Starts nothing, writes nothing.
+  virtual std::string describe(const RunRequest& request) const {
+    (void)request;
+    return "";
+  }
+  // Can it list the calls seccomp denied (seccomp.report)? Quick; starts nothing.
+  virtual bool supports_seccomp_report() const { return false; }
   // Runs the gate once. Throws Error(70) when the sandbox could not be set up (nothing is
   // left behind); everything after the gate started is reported in the outcome.
   virtual RunOutcome run(const RunRequest& request) = 0;

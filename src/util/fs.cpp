@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <utility>
@@ -224,6 +225,37 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 std::string read_first_line(const std::filesystem::path& path) {
   std::string text = read_file(path).value_or("");
   return text.substr(0, text.find('\n'));
+}
+
+std::vector<std::string> sorted_dir_names(int dirfd, const std::string& shown) {
+  int copy = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw sys_error("dup", shown);
+  DIR* d = ::fdopendir(copy);
+  if (d == nullptr) {
+    ::close(copy);
+    throw sys_error("fdopendir", shown);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) throw sys_error("readdir", shown, err);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& shown) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error("write", shown.string());
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace gatebox

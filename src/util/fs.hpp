@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,12 @@ void make_dirs(const std::filesystem::path& dir, mode_t mode = 0700);
 std::optional<std::string> read_file(const std::filesystem::path& path);
 // Its first line without the newline; empty when unreadable (sysctls, /proc knobs).
 std::string read_first_line(const std::filesystem::path& path);
+
+// The names in the directory `dirfd` (without "." and ".."), sorted so that walks are
+// reproducible. `shown` names the directory in errors (Error 70).
+std::vector<std::string> sorted_dir_names(int dirfd, const std::string& shown);
+// Writes all of `data`, retrying short writes and EINTR. Throws Error(70) naming `shown`.
+void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& shown);
 
 // A private directory (mkdtemp, mode 0700) removed with everything in it when the
 // object goes away, unless release() was called.

@@ -7,7 +7,7 @@
 
 need_gatebox
 python3 "$DOCS_DIR/cli_help.py" "$GATEBOX" >"$T/cli"
-stacks=$("$GATEBOX" stacks --json | python3 -c 'import json, sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')
+stacks=$("$GATEBOX" stacks --json | python3 -c 'import json, sys; d = json.load(sys.stdin); print(" ".join(s["name"] for s in (d["stacks"] if isinstance(d, dict) else d)))')
 
 mkdir "$T/work" "$T/work/gates"
 touch "$T/work/gate.toml" "$T/work/notes.txt" "$T/work/gates/unit.toml"
@@ -75,7 +75,7 @@ while IFS='|' read -r kind a b c d; do
 done < <(tr '\t' '|' <"$CLI")
 expect "gatebox " only "${commands[@]}"
 expect "gatebox ru" only run
-expect "gatebox help " only run validate stacks cache
+expect "gatebox help " only run validate stacks probe bench cache
 
 expect "gatebox run x.toml --stack " only $STACKS auto
 expect "gatebox run x.toml -s f" only firecracker

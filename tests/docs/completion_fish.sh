@@ -9,7 +9,7 @@ command -v fish >/dev/null || skip "fish is not installed (apt-get install fish)
 need_gatebox
 
 python3 "$DOCS_DIR/cli_help.py" "$GATEBOX" >"$T/cli"
-stacks=$("$GATEBOX" stacks --json | python3 -c 'import json, sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')
+stacks=$("$GATEBOX" stacks --json | python3 -c 'import json, sys; d = json.load(sys.stdin); print(" ".join(s["name"] for s in (d["stacks"] if isinstance(d, dict) else d)))')
 mkdir "$T/work" "$T/work/gates"
 touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
 
@@ -37,7 +37,7 @@ touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
   echo "gatebox run |lacks|notes.txt"
   echo "gatebox run unit.toml -- ech|has|echo"
   echo "gatebox run unit.toml -- ls no|has|notes.txt"
-  echo "gatebox help |only|run validate stacks cache"
+  echo "gatebox help |only|run validate stacks probe bench cache"
 } >"$T/cases"
 
 # One fish for every case: "=== LINE", then what `complete -C LINE` offers.

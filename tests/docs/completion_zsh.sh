@@ -14,7 +14,7 @@ registered=$(zsh -f -c 'fpath=("$1" $fpath); autoload -U compinit; compinit -u -
 [ "$registered" = _gatebox ] || fail "after compinit, gatebox is completed by '$registered', not _gatebox"
 
 python3 "$DOCS_DIR/cli_help.py" "$GATEBOX" >"$T/cli"
-stacks=$("$GATEBOX" stacks --json | python3 -c 'import json, sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')
+stacks=$("$GATEBOX" stacks --json | python3 -c 'import json, sys; d = json.load(sys.stdin); print(" ".join(s["name"] for s in (d["stacks"] if isinstance(d, dict) else d)))')
 mkdir "$T/work" "$T/work/gates"
 touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
 
@@ -43,7 +43,7 @@ touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
   echo "gatebox run x.toml --set limits.me|has|limits.memory=>"  # ARGS<...> of the completed line
   echo "gatebox run |has|unit.toml gates/"
   echo "gatebox run |lacks|notes.txt"
-  echo "gatebox help |has|run validate stacks cache"
+  echo "gatebox help |has|run validate stacks probe bench cache"
 } >"$T/cases"
 
 cut -d'|' -f1 "$T/cases" | awk '!seen[$0]++' | timeout 300 zsh -f "$DOCS_DIR/zsh_complete.zsh" "$SRC/completions" "$T/work" >"$T/out" ||

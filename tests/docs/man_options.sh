@@ -21,7 +21,8 @@ import sys
 
 cli = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
 page = open(sys.argv[2]).read().splitlines()
-stacks = [s["name"] for s in json.load(open(sys.argv[3]))]
+data = json.load(open(sys.argv[3]))
+stacks = [s["name"] for s in (data["stacks"] if isinstance(data, dict) else data)]
 problems = []
 
 

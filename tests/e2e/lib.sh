@@ -86,6 +86,8 @@ import json, os, sys
 stack = sys.argv[1]
 try:
     stacks = json.loads(os.environ["STACKS_JSON"])
+    if isinstance(stacks, dict):
+        stacks = stacks.get("stacks", [])
 except ValueError as e:
     print("no\t`gatebox stacks --json` printed no JSON: %s" % e)
     sys.exit(0)
@@ -314,6 +316,19 @@ leftovers() {
       find "$GB_CACHE/$d" -mindepth 1 -maxdepth 1 -printf "cache: %p\n"
     fi
   done
+  # The VM stacks: a run dir under vm/runs, and a VMM whose command line names one (the
+  # gate's argv, and so the marker, is inside the guest's initramfs, not on its command line).
+  if [ -d "$GB_CACHE/vm/runs" ]; then
+    find "$GB_CACHE/vm/runs" -mindepth 1 -maxdepth 1 -printf "cache: %p\n"
+  fi
+  if [ "$GATEBOX_STACK" = qemu ] || [ "$GATEBOX_STACK" = firecracker ]; then
+    printf '%s\n' "$GB_CACHE/vm/runs/" >"$T/vmm-pattern"
+    while read -r pidfile; do
+      pid=${pidfile#/proc/}
+      pid=${pid%/cmdline}
+      echo "vmm process: $pid $(tr '\0' ' ' 2>/dev/null <"$pidfile" | cut -c1-200)"
+    done < <(grep -l -a -F -f "$T/vmm-pattern" /proc/[0-9]*/cmdline 2>/dev/null)
+  fi
   if [ "$GATEBOX_STACK" = docker ] && command -v docker >/dev/null; then
     docker ps -a --filter label=gatebox.run --format 'container: {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null || true
   fi

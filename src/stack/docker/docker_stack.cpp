@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rootfs/rootfs.hpp"
+#include "stack/docker/container_spec.hpp"
 #include "stack/docker/docker_client.hpp"
 #include "stack/docker/docker_run.hpp"
 #include "stack/docker/image_import.hpp"
@@ -73,6 +74,15 @@ class DockerStack final : public Stack {
       a.reason = e.what();
     }
     return a;
+  }
+
+  std::string describe(const RunRequest& request) const override {
+    const std::string image = request.rootfs.sha256.empty() && request.rootfs.dir.empty()
+                                  ? std::string(kImageRepo) + ":<digest of the image>"
+                                  : rootfs_image_name(request.rootfs).ref();
+    const nlohmann::json spec = render_container_create(ContainerSpecInput{
+        request.profile, request.seccomp, request.mounts, image, request.run_id, docker_host_id()});
+    return fmt::format("POST /containers/create?name={}\n{}", container_name(request.run_id), spec.dump(2));
   }
 
   RunOutcome run(const RunRequest& request) override {

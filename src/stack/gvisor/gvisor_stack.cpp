@@ -203,6 +203,14 @@ class GvisorStack final : public Stack {
     return a;
   }
 
+  std::string describe(const RunRequest& request) const override {
+    const BundleInput bundle{request.profile, fs::absolute(request.rootfs.dir), request.seccomp, request.mounts,
+                             request.run_id, request.profile.verdict.file.empty() ? "" : "<run dir>/verdict", true};
+    return fmt::format("runsc --platform={} --network=none --overlay2=root:memory run --bundle <run dir>/bundle {}\n"
+                       "config.json:\n{}",
+                       request.profile.stack.gvisor.platform, request.run_id, render_oci_config(bundle).dump(2));
+  }
+
   RunOutcome run(const RunRequest& request) override {
     const Clock::time_point t_begin = Clock::now();
     const Profile& profile = request.profile;

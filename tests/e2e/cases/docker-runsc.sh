@@ -8,7 +8,8 @@ has_runsc_runtime() {
   # gatebox's own view first (docker details), then the daemon's.
   "$GATEBOX" stacks --json 2>/dev/null | python3 -c '
 import json, sys
-for s in json.load(sys.stdin):
+data = json.load(sys.stdin)
+for s in data["stacks"] if isinstance(data, dict) else data:
     if s.get("name") == "docker":
         d = json.dumps(s.get("details", {}))
         sys.exit(0 if "runsc" in d else 1)

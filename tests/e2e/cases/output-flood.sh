@@ -18,7 +18,13 @@ EOF2
 gb_run "$PROFILE"
 expect_exit 0
 expect_report output.truncated true
-expect_report_cmp output.stdout_bytes -ge 52428800
+case $GATEBOX_STACK in
+  qemu | firecracker)
+    # The guest agent stops forwarding once the cap is passed (every byte crosses an emulated
+    # serial port), so the host counts what it was sent: a little over the cap.
+    expect_report_cmp output.stdout_bytes -gt 1048576 ;;
+  *) expect_report_cmp output.stdout_bytes -ge 52428800 ;;
+esac
 shown=$(wc -c <"$T/stdout")
 [ "$shown" -le $((1024 * 1024 + 128 * 1024)) ] ||
   fail "expected at most about 1 MiB of stdout, got $shown bytes"

@@ -21,6 +21,35 @@ target = "/out"
 readonly = false
 EOF2
 
+case $GATEBOX_STACK in
+  qemu | firecracker)
+    gb_run "$PROFILE" -m "$T/ro:/data:ro"
+    expect_exit 65
+    expect_stderr_has "cannot share a writable host directory"
+    expect_no_leftovers
+    # The read-only half alone: the mount's copy in the guest cannot be written either.
+    make_profile mounts-ro <<EOF2
+name = "e2e-readonly-mount"
+[rootfs]
+image = "$IMAGE"
+[run]
+argv = ["/bin/sh", "-c", "cat /data/data.txt; echo changed > /data/data.txt; echo write-exit=\$?; touch /data/new-$MARKER; echo touch-exit=\$?"]
+[limits]
+timeout = "60s"
+EOF2
+    gb_run "$PROFILE" -m "$T/ro:/data:ro"
+    expect_exit 0
+    expect_stdout_has original
+    expect_stdout_lacks "write-exit=0"
+    expect_stdout_lacks "touch-exit=0"
+    expect_stderr_has "Read-only file system"
+    [ "$(cat "$T/ro/data.txt")" = original ] || fail "the read-only host file changed: $(cat "$T/ro/data.txt")"
+    [ ! -e "$T/ro/new-$MARKER" ] || fail "a file appeared in the read-only host dir"
+    expect_no_leftovers
+    pass "rw mounts refused, ro mounts read-only"
+    ;;
+esac
+
 gb_run "$PROFILE" -m "$T/ro:/data:ro"
 expect_exit 0
 expect_stdout_has original

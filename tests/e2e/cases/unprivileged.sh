@@ -18,6 +18,10 @@ chmod 0711 "$T"
 home="$T/nobody"
 mkdir -m 0777 "$home" "$home/cache"
 install -m 0755 "$GATEBOX" "$home/gatebox"
+# The VM stacks' guest agent (and the probe) live next to the binary.
+for helper in gatebox-init gatebox-probe; do
+  [ ! -f "$(dirname "$GATEBOX")/$helper" ] || install -m 0755 "$(dirname "$GATEBOX")/$helper" "$home/$helper"
+done
 install -m 0644 "$IMAGE" "$home/image.tar.zst"
 IMAGE="$home/image.tar.zst"
 
