@@ -1,5 +1,7 @@
 #include "guest/gate.hpp"
 
+#include "util/exec_path.hpp"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -116,23 +118,6 @@ const char* gate_stage_name(GateStage stage) {
     case GateStage::exec: return "execve";
   }
   return "set-up";
-}
-
-std::vector<std::string> exec_candidates(const std::string& argv0, const std::map<std::string, std::string>& env) {
-  if (argv0.find('/') != std::string::npos) return {argv0};
-  auto it = env.find("PATH");
-  const std::string path = it == env.end() ? "/usr/local/bin:/usr/bin:/bin" : it->second;
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    out.push_back(dir == "/" ? "/" + argv0 : dir + "/" + argv0);
-    start = end + 1;
-  }
-  return out;
 }
 
 GatePlan plan_gate(const vm::Job& job, int cgroup_procs) {

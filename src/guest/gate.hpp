@@ -41,9 +41,6 @@ struct GatePlan {
 };
 GatePlan plan_gate(const vm::Job& job, int cgroup_procs);
 
-// The candidates execve tries for argv[0]: itself when it holds a '/', else every PATH
-// entry of the job's environment (the native stack's search, so both report the same).
-std::vector<std::string> exec_candidates(const std::string& argv0, const std::map<std::string, std::string>& env);
 
 struct GateProcess {
   pid_t pid = -1;

@@ -103,23 +103,6 @@ void add_writable_dir(std::vector<MountOp>& ops, const std::string& sandbox_dir)
 
 }  // namespace
 
-std::vector<std::string> exec_candidates(const std::string& argv0, const std::map<std::string, std::string>& env) {
-  if (argv0.find('/') != std::string::npos) return {argv0};
-  auto it = env.find("PATH");
-  std::string path = it == env.end() ? "/usr/local/bin:/usr/bin:/bin" : it->second;
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    out.push_back(dir == "/" ? "/" + argv0 : dir + "/" + argv0);
-    start = end + 1;
-  }
-  return out;
-}
-
 SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   const Profile& p = request.profile;
   SetupPlan plan;

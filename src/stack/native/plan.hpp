@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "stack/stack.hpp"
+#include "util/exec_path.hpp"
 
 namespace gatebox {
 
@@ -80,8 +81,5 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host);
 // The plan as text, one step per line (`gatebox run --dry-run`).
 std::string describe_plan(const SetupPlan& plan);
 
-// PATH search done by the parent: argv[0] as is when it holds '/', else each PATH entry of
-// the profile's environment joined with it.
-std::vector<std::string> exec_candidates(const std::string& argv0, const std::map<std::string, std::string>& env);
 
 }  // namespace gatebox
