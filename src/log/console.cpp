@@ -172,6 +172,14 @@ void Console::progress(std::string_view what, std::uint64_t done, std::uint64_t 
   progress_shown_ = true;
 }
 
+void Console::status(std::string_view text) {
+  if (!tty_ || verbosity_ == Verbosity::quiet) return;
+  std::string out(clear_line);
+  out += fmt::format("gatebox: {}", make_printable(text));
+  write_out(out);
+  progress_shown_ = true;
+}
+
 void Console::progress_done() {
   if (!progress_shown_) return;
   write_out(clear_line);

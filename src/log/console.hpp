@@ -27,6 +27,9 @@ class Console {
   // A progress line that rewrites itself on a terminal; silent elsewhere.
   void progress(std::string_view what, std::uint64_t done, std::uint64_t total);
   void progress_done();
+  // A one-line status of a step with no measurable amount (e.g. a VM booting), shown like
+  // progress: on a terminal only, replaced by the next line, cleared by progress_done().
+  void status(std::string_view text);
 
   // Tests: write to `fd` and treat it as a terminal or not, instead of stderr and isatty(2).
   // Call configure() afterwards to apply the colour rules to it.

@@ -216,6 +216,9 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
       } else {
         deadline = t_spawn + boot_deadline(kvm);
       }
+      if (!session.started() && !killed) {
+        Console::get().status(fmt::format("booting the {} guest ({})…", vmm.name(), kvm ? "KVM" : "TCG, software emulation"));
+      }
       int wait_ms = 5000;  // after a kill, what is left comes at once
       if (!killed) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -268,6 +271,7 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
               continue;
             }
             const bool was_started = session.started(), was_finished = session.finished();
+            if (!was_started) Console::get().progress_done();  // the gate's output may follow at once
             session.feed(bytes);
             if (session.started() && !was_started) {
               t_started = Clock::now();
