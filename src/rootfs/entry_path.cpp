@@ -6,6 +6,12 @@
 namespace gatebox {
 
 std::string quote_name(std::string_view raw) {
+  // An error is one line: a hostile name of 20,000 characters is shown by its two ends.
+  constexpr std::size_t keep = 80;
+  if (raw.size() > 2 * keep + 16) {
+    return fmt::format("{}…{} ({} bytes)", quote_name(raw.substr(0, keep)).substr(0, keep + 1),
+                       quote_name(raw.substr(raw.size() - keep)).substr(1), raw.size());
+  }
   std::string out = "'";
   for (char c : raw) {
     auto u = static_cast<unsigned char>(c);

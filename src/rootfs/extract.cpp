@@ -73,6 +73,12 @@ class Extractor {
       report_progress(false);
       add(e);
     }
+    // Two zero blocks end a tar, so anything that starts with 1 KiB of zeros (an ISO 9660
+    // image, a disk image) "is" an empty tar; no rootfs is empty.
+    if (stats_.entries == 0) {
+      throw make_error(ExitCode::bad_input, "{}: holds no entries: not a tar archive (an ISO or disk image?), or an empty one",
+                       label_);
+    }
     writer_.finish();
     if (progress_) progress_(total_, total_);
     return stats_;

@@ -94,3 +94,33 @@ with open(base, "rb") as f:
     packed = gzip.compress(f.read(), compresslevel=1)
 with open(os.path.join(outdir, "truncated.tar.gz"), "wb") as f:
     f.write(packed[: len(packed) // 2])
+
+# A hard link to an entry that comes later (a link to nothing yet), and a file carrying a
+# file capability (security.capability in a pax header: cap_sys_admin, effective).
+with_entries("hardlink-later.tar", [link_entry("early", "later.txt", tarfile.LNKTYPE), file_entry("later.txt")])
+cap = file_entry("cap-prog", script, 0o755)
+cap[0].pax_headers = {"SCHILY.xattr.security.capability":
+                      "\x01\x00\x00\x02\x00\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"}
+with tarfile.open(os.path.join(outdir, "filecap.tar"), "w", format=tarfile.PAX_FORMAT) as tar:
+    tar.addfile(cap[0], cap[1])
+    with tarfile.open(base) as src:
+        for m in src.getmembers():
+            tar.addfile(m, src.extractfile(m) if m.isfile() else None)
+
+# Many entries (the case sets max_entries = 1000; "millions" scaled to what the limit
+# guards) and one path 10,000 directories deep.
+with tarfile.open(os.path.join(outdir, "many.tar"), "w") as tar:
+    for i in range(5000):
+        info = tarfile.TarInfo(f"f{i}")
+        tar.addfile(info, io.BytesIO(b""))
+with tarfile.open(os.path.join(outdir, "deep.tar"), "w", format=tarfile.PAX_FORMAT) as tar:
+    info = tarfile.TarInfo("/".join(["d"] * 10000) + "/f")
+    tar.addfile(info, io.BytesIO(b""))
+
+# An ISO 9660 image and a RAR archive, renamed .tar: only tar is accepted.
+iso = bytearray(64 * 1024)
+iso[0x8000:0x8006] = b"\x01CD001"
+with open(os.path.join(outdir, "iso.tar"), "wb") as f:
+    f.write(bytes(iso))
+with open(os.path.join(outdir, "rar.tar"), "wb") as f:
+    f.write(b"Rar!\x1a\x07\x01\x00" + bytes(4096))

@@ -198,6 +198,7 @@ TEST_SUITE("vm::initramfs") {
     std::thread t2([&] { build(b); });
     t1.join();
     t2.join();
+    INFO(failure);
     REQUIRE(failure.empty());
     CHECK(a == b);
     CHECK(read_cpio(test::slurp(a)).count(".gatebox/init") == 1);

@@ -38,8 +38,13 @@ std::string remembered_sha256(int fd, const fs::path& path, const fs::path& cach
     if (is_sha256_hex(text)) return std::string(text);
   }
   std::string digest = sha256_fd(fd, path.string(), ExitCode::unavailable);
-  make_dirs(index, 0700);
-  write_file_atomically(record, digest + "\n");
+  // The record only saves re-hashing: a writer that loses a race with another one writing
+  // the same digest (same temp name within one process) has nothing to redo.
+  try {
+    make_dirs(index, 0700);
+    write_file_atomically(record, digest + "\n");
+  } catch (const Error&) {
+  }
   return digest;
 }
 

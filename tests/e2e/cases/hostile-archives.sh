@@ -27,6 +27,7 @@ name = "e2e-hostile"
 [rootfs]
 image = "$T/images/$image"
 max_bytes = "64MiB"
+max_entries = 1000
 [run]
 argv = ["/bin/sh", "-c", "echo ran-$MARKER"]
 [limits]
@@ -68,7 +69,39 @@ run_image bomb.tar.gz
 expect_exit 65
 expect_faster_than 15
 
-for image in zip.tar truncated.tar.gz; do
+# A hard link to a later entry: refused, or harmless inside the tree.
+run_image hardlink-later.tar
+case $GB_EXIT in 65 | 0) ;; *) fail "hardlink-later.tar: expected exit 65 or 0" ;; esac
+expect_outside_untouched hardlink-later.tar
+
+# A file capability in the image must not reach the cached tree (or any gate).
+run_image filecap.tar -- /bin/sh -c 'echo ran-$0' "$MARKER"
+expect_exit 0
+python3 - "$GATEBOX_CACHE" <<'PY' || fail "a file capability from the image reached the cache"
+import os, sys
+for root, dirs, files in os.walk(os.path.join(sys.argv[1], "rootfs")):
+    for name in files:
+        path = os.path.join(root, name)
+        if os.path.islink(path):
+            continue
+        try:
+            os.getxattr(path, "security.capability", follow_symlinks=False)
+        except OSError:
+            continue
+        print("capability on", path)
+        sys.exit(1)
+PY
+
+# More entries than rootfs.max_entries: refused at once.
+run_image many.tar
+expect_exit 65
+expect_stderr_has "entries"
+
+# A path 10,000 directories deep: refused, or unpacked without harm (and removed again).
+run_image deep.tar
+case $GB_EXIT in 65 | 0) ;; *) fail "deep.tar: expected exit 65 or 0" ;; esac
+
+for image in zip.tar truncated.tar.gz iso.tar rar.tar; do
   run_image "$image"
   expect_exit 65
   expect_stdout_lacks "ran-$MARKER"
