@@ -45,7 +45,7 @@ StackChoice select_stack(Profile& profile, const SitePolicy& policy, const std::
   StackChoice choice;
   if (profile.stack.kind == "auto") {
     std::vector<StackCandidate> candidates = gather_candidates(
-        profile, policy, cache_dir, [](const std::string& line) { Console::get().info(line); });
+        profile, policy, cache_dir, dry_run, [](const std::string& line) { Console::get().info(line); });
     RouteDecision d = route(profile, policy, candidates);
     profile.stack.kind = d.stack;
     choice.why = d.why;

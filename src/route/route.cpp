@@ -18,6 +18,7 @@ namespace {
 
 // The first reason `c` cannot take this gate, or "" when it can.
 std::string misfit(const Profile& profile, const SitePolicy& policy, const StackCandidate& c) {
+  if (!c.skipped.empty()) return c.skipped;
   if (!policy.stack_allowed(c.name)) return fmt::format("not allowed by the site policy ({})", policy.allowed_stacks->where);
   if (!c.availability.available) return "unavailable: " + c.availability.reason;
   const Isolation wanted = parse_isolation(profile.stack.isolation).value_or(Isolation::any);
@@ -44,6 +45,10 @@ std::string misfit(const Profile& profile, const SitePolicy& policy, const Stack
 }
 
 }  // namespace
+
+bool fits(const Profile& profile, const SitePolicy& policy, const StackCandidate& candidate) {
+  return candidate.name != "kubernetes" && misfit(profile, policy, candidate).empty();
+}
 
 RouteDecision route(const Profile& profile, const SitePolicy& policy, const std::vector<StackCandidate>& candidates) {
   RouteDecision d;

@@ -23,6 +23,7 @@ struct StackCandidate {
   std::optional<std::map<std::string, std::string>> features;
   double cold_start_ms = 0;  // measured here when known, else the stack's typical figure
   bool measured = false;
+  std::string skipped;       // not looked at, and why (a faster stack already fits)
 };
 
 struct RouteDecision {
@@ -38,5 +39,7 @@ std::string canonical_feature(std::string_view name);
 // policy's isolation class and that show every required feature working; picks the lowest
 // cold start. Throws Error(69) listing, for each stack, the requirement it misses.
 RouteDecision route(const Profile& profile, const SitePolicy& policy, const std::vector<StackCandidate>& candidates);
+// Whether `candidate` alone could take the gate.
+bool fits(const Profile& profile, const SitePolicy& policy, const StackCandidate& candidate);
 
 }  // namespace gatebox

@@ -121,26 +121,38 @@ std::optional<double> measured_cold_start(const fs::path& cache_dir, std::string
 }
 
 std::vector<StackCandidate> gather_candidates(const Profile& profile, const SitePolicy& policy, const fs::path& cache_dir,
+                                              bool every_stack,
                                               const std::function<void(const std::string&)>& progress) {
   std::vector<StackCandidate> out;
   const std::string seccomp = base_policy(profile);
   for (std::string_view name : stack_names()) {
-    std::unique_ptr<Stack> stack = make_stack(name);
     StackCandidate c;
     c.name = std::string(name);
     c.isolation = stack_isolation(name, profile);
-    if (!policy.stack_allowed(name) || name == "kubernetes") {
-      c.availability = {false, "not considered", {}};
-      out.push_back(std::move(c));
-      continue;
-    }
-    c.availability = stack->probe_for(profile);
     if (std::optional<double> ms = measured_cold_start(cache_dir, name)) {
       c.cold_start_ms = *ms;
       c.measured = true;
     } else {
-      c.cold_start_ms = typical_cold_start(name, c.availability);
+      c.cold_start_ms = typical_cold_start(name, {});
     }
+    out.push_back(std::move(c));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const StackCandidate& a, const StackCandidate& b) { return a.cold_start_ms < b.cold_start_ms; });
+  const StackCandidate* winner = nullptr;
+  for (StackCandidate& c : out) {
+    if (winner != nullptr && !every_stack) {
+      c.skipped = fmt::format("not asked: {} fits and starts faster", winner->name);
+      continue;
+    }
+    if (!policy.stack_allowed(c.name) || c.name == "kubernetes") {
+      c.availability = {false, "not considered", {}};
+      continue;
+    }
+    std::unique_ptr<Stack> stack = make_stack(c.name);
+    const std::string_view name = stack->name();
+    c.availability = stack->probe_for(profile);
+    if (!c.measured) c.cold_start_ms = typical_cold_start(name, c.availability);
     if (c.availability.available && !profile.stack.requires_features.empty()) {
       std::optional<ProbeColumn> column = cached_probe(cache_dir, *stack, c.availability, seccomp);
       if (!column) {
@@ -155,7 +167,7 @@ std::vector<StackCandidate> gather_candidates(const Profile& profile, const Site
         c.features = std::move(features);
       }
     }
-    out.push_back(std::move(c));
+    if (winner == nullptr && fits(profile, policy, c)) winner = &c;
   }
   return out;
 }

@@ -24,11 +24,13 @@ void record_cold_start(const std::filesystem::path& cache_dir, std::string_view 
 // The median of the recorded cold starts, or nullopt.
 std::optional<double> measured_cold_start(const std::filesystem::path& cache_dir, std::string_view stack);
 
-// Every stack of the registry as a routing candidate for `profile`. Features are looked up
-// only when the profile requires some; a stack that was never probed under this version is
-// probed once now (`progress` says so) and the result cached.
+// Every stack of the registry as a routing candidate for `profile`, fastest first. Features
+// are looked up only when the profile requires some; a stack that was never probed under
+// this version is probed once now (`progress` says so) and the result cached. Unless
+// `every_stack` (for --dry-run, which lists each stack's reason), the stacks after the first
+// that fits are not asked at all: they start slower, and asking costs milliseconds.
 std::vector<StackCandidate> gather_candidates(const Profile& profile, const SitePolicy& policy,
-                                              const std::filesystem::path& cache_dir,
+                                              const std::filesystem::path& cache_dir, bool every_stack,
                                               const std::function<void(const std::string&)>& progress);
 
 }  // namespace gatebox
