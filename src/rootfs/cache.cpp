@@ -65,13 +65,7 @@ void write_file_atomically(const fs::path& path, std::string_view text) {
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) throw sys_error("open", tmp.string());
-    std::size_t done = 0;
-    while (done < text.size()) {
-      ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw sys_error("write", tmp.string());
-      done += static_cast<std::size_t>(n);
-    }
+    write_all(fd.get(), text.data(), text.size(), tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;

@@ -25,6 +25,7 @@
 #include "policy/seccomp.hpp"
 #include "report/report.hpp"
 #include "stack/native/seccomp_listener.hpp"
+#include "util/fd_passing.hpp"
 
 using namespace gatebox;
 namespace fs = std::filesystem;
@@ -69,20 +70,7 @@ Filtered run_with_listener(const std::vector<sock_filter>& program, SeccompActio
     int listener = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog));
     if (listener < 0) ::_exit(201);
     // sendmsg and close are allowed by the default policy these tests use.
-    char byte = 'L';
-    struct iovec iov{&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &listener, sizeof listener);
-    if (::sendmsg(sv[1], &msg, 0) != 1) ::_exit(202);
+    if (send_fd(sv[1], listener) != 0) ::_exit(202);
     ::close(listener);
     ::_exit(body());
   }

@@ -29,9 +29,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "util/fd_passing.hpp"
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+
 
 namespace gatebox {
 namespace {
@@ -238,28 +241,6 @@ void set_limit(int resource, std::uint64_t value, int setup_fd) {
 void close_other_fds(const SetupPlan& plan) {
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
   for (int fd = 3; fd < static_cast<int>(plan.nofile) + 64; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-// Sends `fd` over the unix socket `sock` as SCM_RIGHTS, with one byte of data.
-int send_fd(int sock, int fd) {
-  char byte = 'L';
-  struct iovec iov{&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  std::memset(control, 0, sizeof control);
-  struct msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == 1 ? 0 : -1;
 }
 
 // init's side of the hand-off: waits until the gate has its listener (or died first), then
