@@ -10,6 +10,7 @@
 
 #include "profile/origins.hpp"
 #include "profile/table_reader.hpp"
+#include "profile/toml_parse.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -146,7 +147,7 @@ SitePolicy load_site_policy_file(const fs::path& file) {
   }
   toml::table root;
   try {
-    root = toml::parse(*text, file.string());
+    root = parse_toml(*text, file.string());
   } catch (const toml::parse_error& e) {
     throw make_error(ExitCode::bad_input, "{}:{}:{}: {} (the site policy is TOML; see gatebox(1), SITE POLICY)",
                      file.string(), e.source().begin.line, e.source().begin.column, e.description());

@@ -10,6 +10,7 @@
 #include "profile/origins.hpp"
 #include "profile/overrides.hpp"
 #include "profile/table_reader.hpp"
+#include "profile/toml_parse.hpp"
 #include "profile/validate.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
@@ -56,7 +57,7 @@ Profile load_profile(const fs::path& file, const Overrides& overrides) {
   const std::string text = read_profile(file);
   toml::table root;
   try {
-    root = toml::parse(text, name);
+    root = parse_toml(text, name);
   } catch (const toml::parse_error& e) {
     const toml::source_position& at = e.source().begin;
     throw make_error(ExitCode::bad_input, "{}:{}:{}: {}", name, at.line, at.column, e.description());

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "profile/table_reader.hpp"
+#include "profile/toml_parse.hpp"
 #include "util/error.hpp"
 
 namespace gatebox {
@@ -48,7 +49,7 @@ void apply_set(toml::table& root, const std::string& arg, ValueOrigins& origins)
 
   toml::table parsed;
   try {
-    parsed = toml::parse(fmt::format("v = {}", text), option);
+    parsed = parse_toml(fmt::format("v = {}", text), option);
   } catch (const toml::parse_error& e) {
     usage(option, fmt::format("'{}' is not a TOML value ({}); strings need quotes, e.g. --set run.cwd='\"/src\"'",
                               text, e.description()));

@@ -1,0 +1,48 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "profile/toml_parse.hpp"
+
+using gatebox::parse_toml;
+
+namespace {
+
+// The description of the parse error, or "" when the text parses.
+std::string error_of(const std::string& text) {
+  try {
+    parse_toml(text, "p.toml");
+  } catch (const toml::parse_error& e) {
+    return std::string(e.description()) + " @" + std::to_string(e.source().begin.line) + ":" +
+           std::to_string(e.source().begin.column);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_SUITE("toml_parse") {
+  TEST_CASE("non-ASCII text in strings and comments is left to toml++") {
+    CHECK(error_of("x = \"\xca\x80\"\n") == "");
+    CHECK(error_of("x = '\xca\x80'\n") == "");
+    CHECK(error_of("# \xca\x80\nx = 1\n") == "");
+    CHECK(error_of("x = \"\"\"a\n\xca\x80\n\"\"\"\n") == "");
+    CHECK(error_of("x = '''a\xca\x80'''\n") == "");
+    CHECK(error_of("\xEF\xBB\xBFx = 1\n") == "");
+    CHECK(error_of("x = \"\\\"\xca\x80\"\n") == "");               // after an escaped quote
+    CHECK(error_of("x = \"\"\"a\"\"\"\"\ny = '\xca\x80'\n") == "");  // """ closed by a run of 4 quotes
+    CHECK(error_of("x = \"\"\"a\\\n  \"\"\"\ny = '\xca\x80'\n") == "");  // line-ending backslash, then the end
+  }
+
+  TEST_CASE("non-ASCII text anywhere else is refused with its position, before toml++ sees it") {
+    // `x = [1,ʀ]` reached __builtin_unreachable() inside toml++ 3.3 (found by the fuzzer).
+    CHECK(error_of("x = [1,\xca\x80]\n").find("U+0280 outside a string or comment") != std::string::npos);
+    CHECK(error_of("a = 1\nrg\xca\x80 = 2\n").find("@2:3") != std::string::npos);
+    CHECK(error_of("x = \"\xc3\xa9\" \xca\x80\n").find("@1:9") != std::string::npos);  // columns count characters
+    CHECK(error_of("x = \"\"\"a\"\"\"\"\xca\x80\n").find("U+0280") != std::string::npos);
+    // In a multi-line basic string toml++ classifies what follows a backslash.
+    CHECK(error_of("x = \"\"\"a\\ \xca\x80\"\"\"\n").find("U+0280") != std::string::npos);
+    CHECK(error_of("x = \"\"\"a\\\xca\x80\"\"\"\n").find("U+0280") != std::string::npos);
+    CHECK(error_of("x = 1 \xff\n").find("U+FFFD") != std::string::npos);
+  }
+}
