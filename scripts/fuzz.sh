@@ -22,8 +22,9 @@ tests/fuzz/make-corpus.sh "$work/seeds" >/dev/null
 # "NAME VALUE" of libFuzzer's -print_final_stats lines, e.g. stat::average_exec_per_sec.
 final_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
 
-failed=()
-summary=()
+# The targets run side by side (CI has 2 cores; libFuzzer uses one each), so the whole run
+# takes about SECONDS, not SECONDS per target.
+pids=()
 for t in "${targets[@]}"; do
   dir="$work/$t"
   mkdir -p "$dir/corpus" "$dir/crashes"
@@ -31,20 +32,33 @@ for t in "${targets[@]}"; do
         -artifact_prefix="$dir/crashes/")
   [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
   echo "fuzz: $t for ${seconds}s"
-  rc=0
   # New inputs go to the first directory; the seeds are only read.
-  "build-fuzz/fuzz/${t}_fuzz" "${args[@]}" "$dir/corpus" "$work/seeds/$t" >"$dir/log" 2>&1 || rc=$?
+  "build-fuzz/fuzz/${t}_fuzz" "${args[@]}" "$dir/corpus" "$work/seeds/$t" >"$dir/log" 2>&1 &
+  pids+=($!)
+done
+
+failed=()
+summary=()
+for i in "${!targets[@]}"; do
+  t=${targets[$i]}
+  dir="$work/$t"
+  rc=0
+  wait "${pids[$i]}" || rc=$?
   execs=$(final_stat number_of_executed_units "$dir/log")
   rate=$(final_stat average_exec_per_sec "$dir/log")
   corpus=$(find "$dir/corpus" "$work/seeds/$t" -type f | wc -l)
   cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -n 1 | cut -d' ' -f2)
   if [ "$rc" -ne 0 ]; then
     failed+=("$t")
-    echo "fuzz: $t FAILED (exit $rc); last lines of $dir/log:" >&2
-    tail -n 40 "$dir/log" >&2
+    echo "fuzz: $t FAILED (exit $rc); what it found (the lines before libFuzzer's report):" >&2
+    # The finding itself (an invariant's message, a sanitizer report) comes before
+    # libFuzzer's statistics; show it first, then the tail.
+    grep -m 5 -E 'fuzz invariant violated|ERROR: |runtime error|SUMMARY' "$dir/log" >&2 || true
+    tail -n 25 "$dir/log" >&2
     for input in "$dir"/crashes/*; do
       [ -e "$input" ] || continue
       echo "fuzz: reproduce with: build-fuzz/fuzz/${t}_fuzz $input" >&2
+      echo "fuzz: the input, base64: $(head -c 3000 "$input" | base64 -w0)" >&2
     done
   fi
   summary+=("$(printf '%-8s %-6s %10s %9s %7s %6s' "$t" "$([ "$rc" -eq 0 ] && echo ok || echo CRASH)" \
