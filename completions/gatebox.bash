@@ -3,7 +3,7 @@
 # Self-contained: works with or without the bash-completion package.
 
 _gatebox_stacks='native docker gvisor qemu firecracker kubernetes auto'
-_gatebox_commands='run validate stacks probe bench cache help'
+_gatebox_commands='run validate stacks probe bench export cache help'
 
 # Every key `gatebox run --set` accepts (DESIGN.md §4; tests/docs checks this list against
 # `gatebox validate --print`).
@@ -12,6 +12,8 @@ stack.kind stack.requires stack.isolation
 stack.docker.host stack.docker.runtime stack.gvisor.runsc stack.gvisor.platform
 stack.qemu.binary stack.qemu.kernel stack.qemu.accel
 stack.firecracker.binary stack.firecracker.kernel
+stack.kubernetes.kubeconfig stack.kubernetes.context stack.kubernetes.namespace
+stack.kubernetes.runtime_class stack.kubernetes.registry stack.kubernetes.seccomp stack.kubernetes.seccomp_profile
 rootfs.image rootfs.dir rootfs.sha256 rootfs.max_bytes rootfs.max_entries
 run.argv run.cwd run.env run.user run.hostname
 limits.timeout limits.memory limits.pids limits.cpus limits.disk limits.output limits.open_files
@@ -33,6 +35,8 @@ _gatebox_options()
         stacks) printf '%s\n' --json $_gatebox_global_opts ;;
         probe) printf '%s\n' -s --stack --json --cache-dir $_gatebox_global_opts ;;
         bench) printf '%s\n' -s --stack -n --runs -p --parallel --json --cache-dir $_gatebox_global_opts ;;
+        export) printf '%s\n' -s --stack --set -m --mount -e --env -t --timeout --cache-dir --no-push \
+                    $_gatebox_global_opts ;;
         cache) printf '%s\n' --cache-dir --older-than $_gatebox_global_opts ;;
         help) printf '%s\n' -h --help ;;
     esac
@@ -103,7 +107,7 @@ _gatebox()
             skip=0
             continue
         fi
-        if [[ $cmd == run && $word == -- ]]; then
+        if [[ ($cmd == run || $cmd == export) && $word == -- ]]; then
             dashdash=$i
             break
         fi
@@ -118,7 +122,7 @@ _gatebox()
         esac
     done
 
-    # After "run PROFILE ... --": the gate's command line.
+    # After "run PROFILE ... --" (or export's): the gate's command line.
     if ((dashdash)); then
         if ((COMP_CWORD == dashdash + 1)); then
             local IFS=$'\n'
@@ -159,9 +163,12 @@ _gatebox()
     case $cmd in
         '') _gatebox_add "$_gatebox_commands" ;;
         run|bench) ((npos == 0)) && _gatebox_files '*.toml' ;;
+        export)
+            if ((npos == 0)); then _gatebox_add 'kubernetes'; elif ((npos == 1)); then _gatebox_files '*.toml'; fi
+            ;;
         validate) _gatebox_files '*.toml' ;;
         cache) ((npos == 0)) && _gatebox_add 'list prune clear' ;;
-        help) ((npos == 0)) && _gatebox_add 'run validate stacks probe bench cache' ;;
+        help) ((npos == 0)) && _gatebox_add 'run validate stacks probe bench export cache' ;;
     esac
     # Nothing positional left to complete: offer the options (and "--" after run's profile).
     if ((${#COMPREPLY[@]} == 0)) && [[ -z $cur && -n $cmd && $cmd != help ]]; then

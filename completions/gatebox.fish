@@ -1,7 +1,7 @@
 # fish completion for gatebox(1). Install as
 # /usr/share/fish/vendor_completions.d/gatebox.fish (or ~/.config/fish/completions/).
 
-set -l gatebox_commands run validate stacks probe bench cache help
+set -l gatebox_commands run validate stacks probe bench export cache help
 
 # Every key `gatebox run --set` accepts (DESIGN.md §4), each followed by '='.
 function __gatebox_keys
@@ -10,6 +10,8 @@ function __gatebox_keys
         stack.docker.host stack.docker.runtime stack.gvisor.runsc stack.gvisor.platform \
         stack.qemu.binary stack.qemu.kernel stack.qemu.accel \
         stack.firecracker.binary stack.firecracker.kernel \
+        stack.kubernetes.kubeconfig stack.kubernetes.context stack.kubernetes.namespace \
+        stack.kubernetes.runtime_class stack.kubernetes.registry stack.kubernetes.seccomp stack.kubernetes.seccomp_profile \
         rootfs.image rootfs.dir rootfs.sha256 rootfs.max_bytes rootfs.max_entries \
         run.argv run.cwd run.env run.user run.hostname \
         limits.timeout limits.memory limits.pids limits.cpus limits.disk limits.output limits.open_files \
@@ -18,10 +20,10 @@ function __gatebox_keys
         verdict.pass verdict.error verdict.on_timeout verdict.on_signal verdict.on_oom verdict.file
 end
 
-# True when the command line so far has "gatebox run ... --": the gate's argv follows.
+# True when the command line so far has "gatebox run ... --" (or export's): the gate's argv follows.
 function __gatebox_after_dashdash
     set -l tokens (commandline -opc)
-    contains -- run $tokens; and contains -- -- $tokens
+    begin; contains -- run $tokens; or contains -- export $tokens; end; and contains -- -- $tokens
 end
 
 # After "--": complete the gate's command line as a command of its own.
@@ -58,6 +60,7 @@ complete -c gatebox -n __fish_use_subcommand -a validate -d 'Check profiles'
 complete -c gatebox -n __fish_use_subcommand -a stacks -d 'Which stacks work on this host, and why not'
 complete -c gatebox -n __fish_use_subcommand -a probe -d 'Which kernel features a gate can use in each stack'
 complete -c gatebox -n __fish_use_subcommand -a bench -d "Measure a profile's cost per evaluation on each stack"
+complete -c gatebox -n __fish_use_subcommand -a export -d 'Print what a stack would submit (the kubernetes Job)'
 complete -c gatebox -n __fish_use_subcommand -a cache -d 'Manage the rootfs cache'
 complete -c gatebox -n __fish_use_subcommand -a help -d 'Show help for a command'
 
@@ -108,4 +111,16 @@ complete -c gatebox -n '__fish_seen_subcommand_from cache' -l cache-dir -x -a '(
 complete -c gatebox -n '__fish_seen_subcommand_from cache' -l older-than -x -d 'prune: remove entries unused for this long (default 720h)'
 
 # help COMMAND
-complete -c gatebox -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from run validate stacks probe bench cache' -a 'run validate stacks probe bench cache'
+complete -c gatebox -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from run validate stacks probe bench export cache' -a 'run validate stacks probe bench export cache'
+
+# export kubernetes PROFILE [options] [-- ARGV...]
+set -l export '__fish_seen_subcommand_from export; and not __gatebox_after_dashdash'
+complete -c gatebox -n "$export; and not __fish_seen_subcommand_from kubernetes" -a kubernetes -d 'The Job manifest'
+complete -c gatebox -n "$export; and __fish_seen_subcommand_from kubernetes" -a '(__gatebox_profiles)' -d Profile
+complete -c gatebox -n $export -s s -l stack -x -a 'kubernetes' -d 'Accepted for symmetry with run'
+complete -c gatebox -n $export -l set -x -a '(__gatebox_keys)' -d 'Override a profile key: KEY=VALUE (TOML)'
+complete -c gatebox -n $export -s m -l mount -r -F -d 'Add a read-only mount SRC:DST[:ro]'
+complete -c gatebox -n $export -s e -l env -x -d 'Add or replace an environment variable NAME=VALUE'
+complete -c gatebox -n $export -s t -l timeout -x -d 'Override limits.timeout (e.g. 30s, 5m)'
+complete -c gatebox -n $export -l cache-dir -x -a '(__fish_complete_directories)' -d 'The rootfs cache directory'
+complete -c gatebox -n $export -l no-push -d 'Do not push the rootfs image; only compute its digest'

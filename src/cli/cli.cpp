@@ -109,6 +109,16 @@ int cli_main(int argc, char** argv) {
     bench_cmd->add_flag("--json", bench.json, "Print JSON");
     bench_cmd->add_option("--cache-dir", bench.cache_dir, "The rootfs cache directory");
 
+    RunOptions export_opts;
+    std::string export_format;
+    bool export_no_push = false;
+    CLI::App* export_cmd = app.add_subcommand(
+        "export", "Print what a stack would submit: gatebox export kubernetes PROFILE (the Job manifest)");
+    export_cmd->add_option("FORMAT", export_format, "kubernetes")->required()->check(CLI::IsMember({"kubernetes"}));
+    add_run_options(*export_cmd, export_opts);
+    export_cmd->add_flag("--no-push", export_no_push,
+                         "Do not push the rootfs image to stack.kubernetes.registry; only compute its digest");
+
     std::string cache_action, cache_dir, older_than = "720h";
     CLI::App* cache_cmd = app.add_subcommand("cache", "Manage the rootfs cache: list, prune, clear");
     cache_cmd->add_option("ACTION", cache_action, "list | prune | clear")
@@ -121,10 +131,12 @@ int cli_main(int argc, char** argv) {
     std::string help_topic;
     help_cmd->add_option("COMMAND", help_topic, "The command");
 
-    for (CLI::App* sub : {run_cmd, validate_cmd, stacks_cmd, probe_cmd, bench_cmd, cache_cmd}) add_global_flags(*sub, global);
+    for (CLI::App* sub : {run_cmd, validate_cmd, stacks_cmd, probe_cmd, bench_cmd, export_cmd, cache_cmd}) {
+      add_global_flags(*sub, global);
+    }
     // A single-valued option given twice takes the last value, as in most Unix tools:
     // scripts append their own options after a user's.
-    for (CLI::App* sub : {&app, run_cmd, validate_cmd, stacks_cmd, probe_cmd, bench_cmd, cache_cmd}) {
+    for (CLI::App* sub : {&app, run_cmd, validate_cmd, stacks_cmd, probe_cmd, bench_cmd, export_cmd, cache_cmd}) {
       for (CLI::Option* opt : sub->get_options()) {
         if (opt->get_expected_max() == 1 && opt->get_type_size() >= 1) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       }
@@ -141,7 +153,9 @@ int cli_main(int argc, char** argv) {
     }
     configure_console(global);
 
-    if (!gate_argv.empty() && !run_cmd->parsed()) throw Error(ExitCode::usage, "'-- ARGV' is only accepted by 'run'");
+    if (!gate_argv.empty() && !run_cmd->parsed() && !export_cmd->parsed()) {
+      throw Error(ExitCode::usage, "'-- ARGV' is only accepted by 'run' and 'export'");
+    }
     if (run_cmd->parsed()) {
       run.overrides.argv = std::move(gate_argv);
       return run_command(run);
@@ -156,6 +170,10 @@ int cli_main(int argc, char** argv) {
       bench.quiet = global.quiet;
       return bench_command(bench);
     }
+    if (export_cmd->parsed()) {
+      export_opts.overrides.argv = std::move(gate_argv);
+      return export_command(export_opts, export_format, !export_no_push);
+    }
     if (cache_cmd->parsed()) return cache_command(cache_action, cache_dir, older_than);
     if (help_cmd->parsed()) {
       if (help_topic.empty()) {
@@ -168,7 +186,7 @@ int cli_main(int argc, char** argv) {
           return 0;
         }
       }
-      throw make_error(ExitCode::usage, "no command '{}'; the commands are run, validate, stacks, probe, bench, cache", help_topic);
+      throw make_error(ExitCode::usage, "no command '{}'; the commands are run, validate, stacks, probe, bench, export, cache", help_topic);
     }
     return 0;
   } catch (const Error& e) {

@@ -72,6 +72,15 @@ int probe_command(const ProbeOptions& options) {
     ProgressLine progress("probe", options.quiet);
     for (const std::string& name : names) {
       std::unique_ptr<Stack> stack = make_stack(name);
+      if (name == "kubernetes") {
+        // Its nodes are not this host, and a run needs a registry the probe's profile
+        // cannot name: the cluster's features come from its RuntimeClass, see `stacks`.
+        columns.push_back(ProbeColumn{name, "", false,
+                                      "not probed: the probe runs on this host's stacks; a cluster's features "
+                                      "depend on its nodes and RuntimeClass",
+                                      {}});
+        continue;
+      }
       const Availability a = stack->probe_host();
       if (!a.available) {
         columns.push_back(ProbeColumn{name, "", false, a.reason, {}});

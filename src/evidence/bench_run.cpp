@@ -149,7 +149,16 @@ BenchResult bench_stack(const BenchOptions& o, const std::string& stack_name, co
   if (!stack) throw make_error(ExitCode::usage, "--stack: unknown stack '{}'", stack_name);
   Overrides overrides;
   overrides.stack = stack_name;
-  const Profile profile = load_profile(o.profile, overrides);
+  // A profile the stack cannot take (e.g. kubernetes without stack.kubernetes.registry, a
+  // rw mount on a VM stack) makes that stack unavailable for this bench, not the bench fail.
+  Profile profile;
+  try {
+    profile = load_profile(o.profile, overrides);
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::bad_input) throw;
+    r.reason = e.what();
+    return r;
+  }
   const Availability a = stack->probe_for(profile);
   if (!a.available) {
     r.reason = a.reason;

@@ -81,6 +81,14 @@ std::string profile_to_toml(const Profile& p) {
   o += "\n[stack.firecracker]\n";
   line("binary", quote(p.stack.firecracker.binary));
   line("kernel", quote(p.stack.firecracker.kernel));
+  o += "\n[stack.kubernetes]\n";
+  line("kubeconfig", quote(p.stack.kubernetes.kubeconfig));
+  line("context", quote(p.stack.kubernetes.context));
+  line("namespace", quote(p.stack.kubernetes.namespace_name));
+  line("runtime_class", quote(p.stack.kubernetes.runtime_class));
+  line("registry", quote(p.stack.kubernetes.registry));
+  line("seccomp", quote(p.stack.kubernetes.seccomp));
+  line("seccomp_profile", quote(p.stack.kubernetes.seccomp_profile));
 
   o += "\n[rootfs]\n";
   if (!p.rootfs.image.empty()) line("image", quote(p.rootfs.image.string()));

@@ -52,6 +52,17 @@ struct Profile {
       std::string binary = "firecracker";
       std::string kernel;
     } firecracker;
+    // A Job per run on a cluster (DESIGN.md §7). Read only by the kubernetes stack; checked
+    // against the rest of the profile only when kind is "kubernetes".
+    struct {
+      std::string kubeconfig;      // absolute host path; empty: $KUBECONFIG, else ~/.kube/config
+      std::string context;         // empty: the kubeconfig's current-context
+      std::string namespace_name;  // TOML key "namespace"; empty: the context's namespace, else "default"
+      std::string runtime_class;   // empty: the cluster's default runtime
+      std::string registry;        // where the rootfs image is pushed: "host[:port]/repo" (https) or "http://host:port/repo"
+      std::string seccomp = "RuntimeDefault";  // RuntimeDefault | Localhost
+      std::string seccomp_profile;             // with Localhost: the profile's path under the kubelet's seccomp root
+    } kubernetes;
   } stack;
 
   struct Rootfs {

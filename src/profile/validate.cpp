@@ -70,12 +70,71 @@ std::string check_syscall(std::string_view s) {
   return ok ? "" : fmt::format("'{}' is not a system call name; write e.g. \"ptrace\"", s);
 }
 
+// Kubernetes object names of this kind (namespace, RuntimeClass) are RFC 1123 labels.
+bool is_dns_label(std::string_view s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
+         std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+TextCheck dns_label_check(std::string_view example) {
+  return [example = std::string(example)](std::string_view s) -> std::string {
+    if (s.empty() || is_dns_label(s)) return "";
+    return fmt::format("'{}' is not a DNS label; use at most 63 lower-case letters, digits and '-', e.g. \"{}\"", s, example);
+  };
+}
+
+// "host[:port]/repo" (https) or "http(s)://host[:port]/repo": the repository the rootfs image
+// is pushed to; gatebox adds the digest, so a tag or digest here would be ambiguous.
+std::string check_registry(std::string_view text) {
+  if (text.empty()) return "";
+  constexpr std::string_view example = "write e.g. \"registry.example.com/gatebox/rootfs\" or \"http://127.0.0.1:5000/gatebox\"";
+  std::string_view rest = text;
+  if (rest.starts_with("http://")) rest.remove_prefix(7);
+  else if (rest.starts_with("https://")) rest.remove_prefix(8);
+  else if (rest.find("://") != std::string_view::npos) {
+    return fmt::format("'{}' has a scheme other than http:// or https://; {}", text, example);
+  }
+  const std::size_t slash = rest.find('/');
+  const std::string_view host = rest.substr(0, slash);
+  const std::string_view repo = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  bool host_ok = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+  });
+  bool repo_ok = !repo.empty() && repo.front() != '/' && repo.back() != '/' && repo.find("//") == std::string_view::npos &&
+                 std::all_of(repo.begin(), repo.end(), [](char c) {
+                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
+                 });
+  if (!host_ok || !repo_ok) {
+    return fmt::format("'{}' is not a registry and repository (lower-case, no tag or digest: gatebox pushes by digest); {}",
+                       text, example);
+  }
+  return "";
+}
+
+// The kubelet resolves a Localhost profile under its seccomp root (--seccomp-profile-root,
+// /var/lib/kubelet/seccomp by default); it must not point out of it.
+std::string check_seccomp_profile_path(std::string_view text) {
+  if (text.empty()) return "";
+  bool dotdot = false;
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t end = std::min(text.find('/', at), text.size());
+    if (text.substr(at, end - at) == "..") dotdot = true;
+    at = end + 1;
+  }
+  if (text.front() == '/' || dotdot) {
+    return fmt::format("'{}' must be a path relative to the kubelet's seccomp root, without \"..\"; write e.g. "
+                       "\"profiles/gatebox.json\"", text);
+  }
+  return "";
+}
+
 VerdictKind verdict_kind(const std::string& s) {
   return s == "pass" ? VerdictKind::pass : s == "fail" ? VerdictKind::fail : VerdictKind::error;
 }
 
 void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
-  r.only({"kind", "requires", "isolation", "docker", "gvisor", "qemu", "firecracker"});
+  r.only({"kind", "requires", "isolation", "docker", "gvisor", "qemu", "firecracker", "kubernetes"});
   if (auto v = r.choice("kind", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"})) {
     s.kind = *v;
     s.kind_set = true;
@@ -103,6 +162,66 @@ void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
   firecracker.only({"binary", "kernel"});
   if (auto v = firecracker.string("binary", check_not_empty)) s.firecracker.binary = host_program(*v, base);
   if (auto v = firecracker.string("kernel")) s.firecracker.kernel = host_file(*v, base);
+
+  TableReader kube = r.sub("kubernetes");
+  kube.only({"kubeconfig", "context", "namespace", "runtime_class", "registry", "seccomp", "seccomp_profile"});
+  if (auto v = kube.string("kubeconfig")) s.kubernetes.kubeconfig = host_file(*v, base);
+  if (auto v = kube.string("context")) s.kubernetes.context = *v;
+  if (auto v = kube.string("namespace", dns_label_check("gates"))) s.kubernetes.namespace_name = *v;
+  if (auto v = kube.string("runtime_class", dns_label_check("gvisor"))) s.kubernetes.runtime_class = *v;
+  if (auto v = kube.string("registry", check_registry)) s.kubernetes.registry = *v;
+  if (auto v = kube.choice("seccomp", {"RuntimeDefault", "Localhost"})) s.kubernetes.seccomp = *v;
+  if (auto v = kube.string("seccomp_profile", check_seccomp_profile_path)) s.kubernetes.seccomp_profile = *v;
+}
+
+// What a Job under Pod Security Standards "restricted" cannot do, checked once the whole
+// profile is read: each error points at the key that asks for it.
+void check_kubernetes(const TableReader& root, const Profile& p) {
+  const TableReader kube = root.sub("stack").sub("kubernetes");
+  const auto& k = p.stack.kubernetes;
+  if (k.registry.empty()) {
+    if (kube.node("registry") != nullptr) kube.fail("registry", "must not be empty with stack.kind = \"kubernetes\"");
+    kube.missing("registry", "the kubernetes stack pushes the rootfs image there; add e.g. registry = "
+                             "\"registry.example.com/gatebox/rootfs\" to [stack.kubernetes]");
+  }
+  if (k.seccomp == "Localhost" && k.seccomp_profile.empty()) {
+    if (kube.node("seccomp_profile") != nullptr) kube.fail("seccomp_profile", "must not be empty with seccomp = \"Localhost\"");
+    kube.fail("seccomp", "\"Localhost\" needs seccomp_profile, the profile's path under the kubelet's seccomp root; "
+                         "add e.g. seccomp_profile = \"profiles/gatebox.json\"");
+  }
+  if (k.seccomp != "Localhost" && !k.seccomp_profile.empty()) {
+    kube.fail("seccomp_profile", "is used only with seccomp = \"Localhost\"; set that too, or remove this key");
+  }
+  if (p.run.uid == 0) {
+    root.sub("run").fail("user", "the kubernetes stack runs the gate with runAsNonRoot (Pod Security Standards "
+                                 "\"restricted\"), so uid 0 is refused; set run.user to e.g. \"65534:65534\"");
+  }
+  // The API server takes only these names (1.20's IsEnvVarName); it would refuse the Job.
+  const TableReader env = root.sub("run").sub("env");
+  for (const auto& [name, value] : p.run.env) {
+    const bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                    });
+    if (!ok && env.node(name) != nullptr) {
+      env.fail(name, "is not an environment variable name Kubernetes accepts; use letters, digits, '_', '-' and '.', "
+                     "not starting with a digit, e.g. \"GATE_MODE\"");
+    }
+  }
+  const TableReader seccomp = root.sub("seccomp");
+  if (p.seccomp.profile == "unconfined") {
+    seccomp.fail("profile", "\"unconfined\" is forbidden by Pod Security Standards \"restricted\" (the kubernetes "
+                            "stack); use \"default\" (the cluster's RuntimeDefault profile applies)");
+  }
+  for (std::string_view list : {"allow", "deny"}) {
+    const auto& names = list == "allow" ? p.seccomp.allow : p.seccomp.deny;
+    if (!names.empty() && k.seccomp != "Localhost") {
+      seccomp.fail(list, fmt::format("the kubernetes stack uses the cluster's seccomp profile (stack.kubernetes.seccomp = "
+                                     "\"{}\"), which gatebox cannot change; remove seccomp.{} or use seccomp = "
+                                     "\"Localhost\" with a profile that has it",
+                                     k.seccomp, list));
+    }
+  }
 }
 
 void read_rootfs(const TableReader& r, Profile::Rootfs& f, const fs::path& base) {
@@ -212,8 +331,16 @@ void read_mounts(const TableReader& root, std::vector<MountSpec>& mounts, const 
     m.source = *source;
     m.target = *target;
     m.readonly = r.boolean("readonly").value_or(true);
-    // The VM stacks copy a mount's contents into the guest's initramfs: nothing written
-    // there could reach the host.
+    // The VM stacks copy a mount's contents into the guest's initramfs, the kubernetes stack
+    // into the image it pushes: nothing written there could reach the host.
+    if (kind == "kubernetes" && (m.target == "/tmp" || m.target.starts_with("/tmp/"))) {
+      r.fail("target", "is under /tmp, which stack kubernetes gives the pod as a fresh volume that would hide it; "
+                       "choose another folder, e.g. \"/src\"");
+    }
+    if (!m.readonly && kind == "kubernetes") {
+      r.fail("readonly", fmt::format("stack kubernetes copies mounts into the pod's image and cannot share a writable "
+                                     "host directory; make mount[{}] read-only (readonly = true)", i));
+    }
     if (!m.readonly && (kind == "qemu" || kind == "firecracker")) {
       r.fail("readonly", fmt::format("stack {} cannot share a writable host directory; make mount[{}] read-only "
                                      "or use the native, docker or gvisor stack", kind, i));
@@ -271,6 +398,7 @@ Profile build_profile(const toml::table& root_table, const ValueOrigins& origins
   read_seccomp(root.sub("seccomp"), p.seccomp);
   read_mounts(root, p.mounts, origins, base_dir, p.stack.kind);
   read_verdict(root.sub("verdict"), p.verdict);
+  if (p.stack.kind == "kubernetes") check_kubernetes(root, p);
   return p;
 }
 

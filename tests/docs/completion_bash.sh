@@ -75,7 +75,9 @@ while IFS='|' read -r kind a b c d; do
 done < <(tr '\t' '|' <"$CLI")
 expect "gatebox " only "${commands[@]}"
 expect "gatebox ru" only run
-expect "gatebox help " only run validate stacks probe bench cache
+expect "gatebox help " only run validate stacks probe bench export cache
+expect "gatebox export " only kubernetes
+expect "gatebox export kubernetes x.toml --no" only --no-push
 
 expect "gatebox run x.toml --stack " only $STACKS auto
 expect "gatebox run x.toml -s f" only firecracker

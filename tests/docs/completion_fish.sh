@@ -37,7 +37,9 @@ touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
   echo "gatebox run |lacks|notes.txt"
   echo "gatebox run unit.toml -- ech|has|echo"
   echo "gatebox run unit.toml -- ls no|has|notes.txt"
-  echo "gatebox help |only|run validate stacks probe bench cache"
+  echo "gatebox help |only|run validate stacks probe bench export cache"
+  echo "gatebox export |only|kubernetes"
+  echo "gatebox export kubernetes x.toml --no|only|--no-push"
 } >"$T/cases"
 
 # One fish for every case: "=== LINE", then what `complete -C LINE` offers.

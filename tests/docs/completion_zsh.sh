@@ -43,7 +43,7 @@ touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
   echo "gatebox run x.toml --set limits.me|has|limits.memory=>"  # ARGS<...> of the completed line
   echo "gatebox run |has|unit.toml gates/"
   echo "gatebox run |lacks|notes.txt"
-  echo "gatebox help |has|run validate stacks probe bench cache"
+  echo "gatebox help |has|run validate stacks probe bench export cache"
 } >"$T/cases"
 
 cut -d'|' -f1 "$T/cases" | awk '!seen[$0]++' | timeout 300 zsh -f "$DOCS_DIR/zsh_complete.zsh" "$SRC/completions" "$T/work" >"$T/out" ||

@@ -5,6 +5,7 @@
 
 #include "stack/docker/docker_client.hpp"
 #include "stack/docker/docker_host.hpp"
+#include "util/rfc3339.hpp"
 
 using namespace gatebox;
 namespace fs = std::filesystem;
@@ -149,13 +150,13 @@ TEST_SUITE("docker::api") {
   }
 
   TEST_CASE("Docker's times parse to milliseconds, the zero time to nothing") {
-    const auto a = parse_docker_time_ms("2024-05-01T10:00:00.123456789Z");
-    const auto b = parse_docker_time_ms("2024-05-01T10:00:01.5Z");
+    const auto a = parse_rfc3339_ms("2024-05-01T10:00:00.123456789Z");
+    const auto b = parse_rfc3339_ms("2024-05-01T10:00:01.5Z");
     REQUIRE(a);
     REQUIRE(b);
     CHECK(*b - *a == doctest::Approx(1376.543).epsilon(0.0001));
-    CHECK(*parse_docker_time_ms("2024-05-01T12:00:00+02:00") == doctest::Approx(*parse_docker_time_ms("2024-05-01T10:00:00Z")));
-    CHECK_FALSE(parse_docker_time_ms("0001-01-01T00:00:00Z"));
-    CHECK_FALSE(parse_docker_time_ms("yesterday"));
+    CHECK(*parse_rfc3339_ms("2024-05-01T12:00:00+02:00") == doctest::Approx(*parse_rfc3339_ms("2024-05-01T10:00:00Z")));
+    CHECK_FALSE(parse_rfc3339_ms("0001-01-01T00:00:00Z"));
+    CHECK_FALSE(parse_rfc3339_ms("yesterday"));
   }
 }

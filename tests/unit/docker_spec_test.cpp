@@ -3,6 +3,7 @@
 #include "policy/seccomp.hpp"
 #include "stack/docker/container_spec.hpp"
 #include "stack/docker/docker_run.hpp"
+#include "stack/exit_status.hpp"
 
 using namespace gatebox;
 

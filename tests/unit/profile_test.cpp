@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "profile/loader.hpp"
 #include "util/error.hpp"
 
@@ -87,6 +89,11 @@ TEST_SUITE("profile") {
     CHECK(p.stack.isolation == "any");
     CHECK(p.stack.gvisor.runsc == "runsc");
     CHECK(p.stack.qemu.binary == "qemu-system-x86_64");
+    CHECK(p.stack.kubernetes.kubeconfig.empty());
+    CHECK(p.stack.kubernetes.namespace_name.empty());
+    CHECK(p.stack.kubernetes.registry.empty());
+    CHECK(p.stack.kubernetes.seccomp == "RuntimeDefault");
+    CHECK(p.stack.kubernetes.seccomp_profile.empty());
     CHECK(p.run.argv == std::vector<std::string>{"/bin/true"});
     CHECK(p.run.cwd == "/");
     CHECK(p.run.env.at("PATH") == "/usr/local/bin:/usr/bin:/bin");
@@ -130,6 +137,14 @@ accel = "tcg"
 [stack.firecracker]
 binary = "/usr/bin/firecracker"
 kernel = "/boot/vmlinux"
+[stack.kubernetes]
+kubeconfig = "kube/config"
+context = "ci-cluster"
+namespace = "gates"
+runtime_class = "kata-fc"
+registry = "http://127.0.0.1:5000/gatebox/rootfs"
+seccomp = "Localhost"
+seccomp_profile = "profiles/gate.json"
 [rootfs]
 dir = "../tree/"
 max_bytes = "2GiB"
@@ -184,6 +199,13 @@ file = "/gatebox/verdict.json"
     CHECK(p.stack.qemu.kernel == (dir.path / "vmlinuz").string());
     CHECK(p.stack.qemu.accel == "tcg");
     CHECK(p.stack.firecracker.kernel == "/boot/vmlinux");
+    CHECK(p.stack.kubernetes.kubeconfig == (gates / "kube/config").string());  // a host path, relative to the profile
+    CHECK(p.stack.kubernetes.context == "ci-cluster");
+    CHECK(p.stack.kubernetes.namespace_name == "gates");
+    CHECK(p.stack.kubernetes.runtime_class == "kata-fc");
+    CHECK(p.stack.kubernetes.registry == "http://127.0.0.1:5000/gatebox/rootfs");
+    CHECK(p.stack.kubernetes.seccomp == "Localhost");
+    CHECK(p.stack.kubernetes.seccomp_profile == "profiles/gate.json");
     CHECK(p.rootfs.image.empty());
     CHECK(p.rootfs.dir == dir.path / "tree");
     CHECK(p.rootfs.max_bytes == 2ULL << 30);
@@ -612,6 +634,62 @@ file = "/gatebox/verdict.json"
     CHECK(load_profile(broken, with_set("limits.pids=8")).limits.pids == 8);  // ... and --set can fix it
   }
 
+  TEST_CASE("stack kubernetes: a registry, and only what a \"restricted\" Job can do") {
+    const std::string kube = "[stack]\nkind = \"kubernetes\"\n[stack.kubernetes]\nregistry = \"127.0.0.1:5000/gates\"\n";
+    TempDir dir;
+    Profile p = load_profile(dir.write("ok.toml", minimal + kube + "[verdict]\nfile = \"/out/verdict.json\"\n"));
+    CHECK(p.stack.kind == "kubernetes");
+    CHECK(p.stack.kubernetes.registry == "127.0.0.1:5000/gates");
+    CHECK(p.verdict.file == "/out/verdict.json");  // it becomes the termination message
+    CHECK(load_profile(dir.write("ro.toml", minimal + kube + "[[mount]]\nsource = \".\"\ntarget = \"/src\"\n")).mounts.size() == 1);
+    CHECK(load_profile(dir.write("lh.toml", minimal + kube +
+                                               "seccomp = \"Localhost\"\nseccomp_profile = \"gatebox/gate.json\"\n"
+                                               "[seccomp]\nallow = [\"ptrace\"]\n"))
+              .seccomp.allow.size() == 1);  // the Localhost profile decides; allow documents it
+
+    // Line 6 is [stack]: the table that lacks the key takes the blame.
+    Failure f = failure_of(dir.write("noreg.toml", minimal + "[stack]\nkind = \"kubernetes\"\n"));
+    CHECK(f.code == 65);
+    CHECK_MESSAGE(f.message.find("stack.kubernetes.registry: required key is missing") != std::string::npos, f.message);
+    f = failure_of(dir.write("emptyreg.toml", minimal + "[stack]\nkind = \"kubernetes\"\n[stack.kubernetes]\nregistry = \"\"\n"));
+    CHECK_MESSAGE(f.message.rfind(dir.path.string() + "/emptyreg.toml:9:12: stack.kubernetes.registry: must not be empty", 0) == 0,
+                  f.message);
+
+    check_rejected(kube + "seccomp = \"Localhost\"\n", "stack.kubernetes.seccomp: \"Localhost\" needs seccomp_profile");
+    check_rejected(kube + "seccomp_profile = \"a.json\"\n", "stack.kubernetes.seccomp_profile: is used only with seccomp = \"Localhost\"");
+    check_rejected(kube + "seccomp = \"localhost\"\n", "stack.kubernetes.seccomp");
+    check_rejected("user = \"0:0\"\n" + kube, "run.user: the kubernetes stack runs the gate with runAsNonRoot");
+    check_rejected("env = { \"1X\" = \"a\" }\n" + kube, "is not an environment variable name Kubernetes accepts");
+    check_rejected(kube + "[seccomp]\nprofile = \"unconfined\"\n", "seccomp.profile: \"unconfined\" is forbidden");
+    check_rejected(kube + "[seccomp]\nallow = [\"ptrace\"]\n", "seccomp.allow: the kubernetes stack uses the cluster's seccomp");
+    check_rejected(kube + "[seccomp]\ndeny = [\"mount\"]\n", "seccomp.deny: the kubernetes stack uses the cluster's seccomp");
+    check_rejected(kube + "[[mount]]\nsource = \".\"\ntarget = \"/src\"\nreadonly = false\n",
+                   "mount[0].readonly: stack kubernetes copies mounts into the pod's image");
+    check_rejected(kube + "[[mount]]\nsource = \".\"\ntarget = \"/tmp/src\"\n", "mount[0].target: is under /tmp");
+
+    // Key formats are checked whatever the stack.
+    check_rejected("[stack.kubernetes]\nnamespace = \"Gates\"\n", "stack.kubernetes.namespace: 'Gates' is not a DNS label");
+    check_rejected("[stack.kubernetes]\nruntime_class = \"kata_fc\"\n", "stack.kubernetes.runtime_class: 'kata_fc' is not a DNS label");
+    check_rejected("[stack.kubernetes]\nseccomp_profile = \"../etc/x.json\"\n", "without \"..\"");
+    check_rejected("[stack.kubernetes]\nseccomp_profile = \"/etc/x.json\"\n", "relative to the kubelet's seccomp root");
+    for (const char* bad : {"registry.example.com", "registry.example.com/Gates", "host/repo:latest", "ftp://host/repo",
+                            "host/repo@sha256:ab", "host//repo"}) {
+      check_rejected(fmt::format("[stack.kubernetes]\nregistry = \"{}\"\n", bad), "stack.kubernetes.registry: '");
+    }
+    CHECK(load_profile(dir.write("https.toml", minimal + "[stack.kubernetes]\nregistry = \"https://[::1]:5000/a/b-c_d.e\"\n"))
+              .stack.kubernetes.registry == "https://[::1]:5000/a/b-c_d.e");
+    check_rejected("[stack.kubernetes]\nnamspace = \"x\"\n", "did you mean 'namespace'?");
+
+    // --stack kubernetes applies the same rules to a profile written for another stack.
+    Overrides to_kube;
+    to_kube.stack = "kubernetes";
+    f = failure_of(dir.write("other.toml", minimal), to_kube);
+    CHECK(f.code == 65);
+    CHECK(f.message.find("stack.kubernetes.registry: required key is missing") != std::string::npos);
+    CHECK(load_profile(dir.write("other2.toml", minimal), with_set("stack.kubernetes.registry=\"r.example/g\"")).stack.kind ==
+          "native");
+  }
+
   TEST_CASE("profile_to_toml writes every key and reads back into the same profile") {
     TempDir dir;
     fs::path file = dir.write("gates/p.toml", R"(name = "round \"trip\""
@@ -623,6 +701,10 @@ requires = ["fuse"]
 platform = "ptrace"
 [stack.qemu]
 kernel = "k/vmlinux"
+[stack.kubernetes]
+kubeconfig = "../kubeconfig"
+namespace = "gates"
+registry = "registry.example.com:5000/gatebox"
 [rootfs]
 image = "../img.tar.zst"
 sha256 = ")" + std::string(64, 'B') + R"("
@@ -658,7 +740,9 @@ file = "/out/v.json"
     for (const char* key : {"version = 1", "[stack.docker]", "[stack.firecracker]", "max_entries = 2000000",
                             "hostname = \"gatebox\"", "timeout = \"1500ms\"", "memory = \"5MiB\"", "cpus = 0.1",
                             "disk = \"1GiB\"", "output = \"12345\"", "open_files = 1024", "user = \"7:7\"",
-                            "action = \"log\"", "readonly = false", "on_timeout = \"fail\"", "error = []"}) {
+                            "action = \"log\"", "readonly = false", "on_timeout = \"fail\"", "error = []",
+                            "[stack.kubernetes]", "namespace = \"gates\"", "seccomp = \"RuntimeDefault\"",
+                            "seccomp_profile = \"\""}) {
       CAPTURE(key);
       CHECK(text.find(key) != std::string::npos);
     }
@@ -673,6 +757,8 @@ file = "/out/v.json"
     CHECK(again.rootfs.image == original.rootfs.image);
     CHECK(again.rootfs.sha256 == std::string(64, 'b'));
     CHECK(again.stack.qemu.kernel == original.stack.qemu.kernel);
+    CHECK(again.stack.kubernetes.kubeconfig == (dir.path / "kubeconfig").string());
+    CHECK(again.stack.kubernetes.registry == "registry.example.com:5000/gatebox");
     CHECK(again.run.argv == original.run.argv);
     CHECK(again.run.env == original.run.env);
     CHECK(again.limits.cpus == original.limits.cpus);
@@ -684,5 +770,20 @@ file = "/out/v.json"
     std::string printed = profile_to_toml(defaults);
     CHECK(profile_to_toml(load_profile(other.write("d.toml", printed))) == printed);
     CHECK(printed.find("cpus = 1.0") != std::string::npos);
+
+    Profile kube = load_profile(dir.write("k.toml", minimal + R"([stack]
+kind = "kubernetes"
+[stack.kubernetes]
+context = "ci"
+runtime_class = "gvisor"
+registry = "http://127.0.0.1:5000/gatebox"
+seccomp = "Localhost"
+seccomp_profile = "gatebox/gate.json"
+)"));
+    std::string kube_text = profile_to_toml(kube);
+    Profile kube_again = load_profile(other.write("k.toml", kube_text));
+    CHECK(profile_to_toml(kube_again) == kube_text);
+    CHECK(kube_again.stack.kubernetes.context == "ci");
+    CHECK(kube_again.stack.kubernetes.seccomp_profile == "gatebox/gate.json");
   }
 }

@@ -1,11 +1,8 @@
 #include "stack/docker/docker_client.hpp"
 
-#include <cstdio>
-#include <ctime>
-
 #include <nlohmann/json.hpp>
 
-#include "stack/docker/curl_api.hpp"
+#include "util/curl_api.hpp"
 
 namespace gatebox {
 namespace {
@@ -56,51 +53,12 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-std::optional<double> parse_docker_time_ms(std::string_view text) {
-  std::tm tm{};
-  int consumed = 0;
-  const std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
-    return std::nullopt;
-  }
-  if (tm.tm_year < 1970) return std::nullopt;  // Go's zero time: never started or never finished
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  double frac = 0;
-  std::size_t i = static_cast<std::size_t>(consumed);
-  if (i < s.size() && s[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) frac += (s[i] - '0') * scale;
-  }
-  long offset_s = 0;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int hh = 0, mm = 0;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
-    offset_s = (s[i] == '+' ? 1 : -1) * (hh * 3600L + mm * 60L);
-  } else if (i >= s.size() || s[i] != 'Z') {
-    return std::nullopt;
-  }
-  const time_t t = ::timegm(&tm);
-  if (t == static_cast<time_t>(-1)) return std::nullopt;
-  return (static_cast<double>(t - offset_s) + frac) * 1000.0;
-}
-
 Transfer::Transfer(const DockerEndpoint& ep, std::string_view method, const std::string& path, long timeout_ms,
                    long connect_timeout_ms) {
   const CurlApi& api = curl_api();
-  easy_ = api.easy_init();
-  if (easy_ == nullptr) throw Error(ExitCode::internal, "curl_easy_init failed (out of memory?)");
   const std::string url = ep.base_url + kDockerApi + path;
-  api.easy_setopt(easy_, CURLOPT_URL, url.c_str());
-  api.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  api.easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
-  api.easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
-  if (timeout_ms > 0) api.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
-  api.easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transfer::write_cb);
-  api.easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-  api.easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::header_cb);
-  api.easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+  easy_ = make_easy_handle(url, errbuf_, connect_timeout_ms, timeout_ms, &Transfer::write_cb, &Transfer::header_cb,
+                           this);
   if (!ep.socket_path.empty()) api.easy_setopt(easy_, CURLOPT_UNIX_SOCKET_PATH, ep.socket_path.c_str());
   if (ep.tls) {
     api.easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, ep.tls_verify ? 1L : 0L);

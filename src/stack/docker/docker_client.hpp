@@ -24,9 +24,6 @@ inline constexpr const char* kDockerApi = "/v1.41";
 std::string daemon_message(std::string_view body);
 // Percent-encoding of a query parameter's value.
 std::string url_encode(std::string_view text);
-// Docker's RFC 3339 times ("2024-05-01T10:00:00.123456789Z") as ms since the epoch;
-// nullopt for the zero time ("0001-01-01T00:00:00Z") or anything unparsable.
-std::optional<double> parse_docker_time_ms(std::string_view text);
 
 struct Response {
   long status = 0;

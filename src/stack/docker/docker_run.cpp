@@ -13,11 +13,13 @@
 
 #include "log/console.hpp"
 #include "stack/docker/container_spec.hpp"
-#include "stack/docker/curl_api.hpp"
+#include "util/curl_api.hpp"
 #include "stack/docker/image_import.hpp"
 #include "stack/docker/mux_stream.hpp"
 #include "stack/docker/verdict_tar.hpp"
+#include "stack/exit_status.hpp"
 #include "util/interrupt.hpp"
+#include "util/rfc3339.hpp"
 #include "util/tar_writer.hpp"
 
 namespace gatebox {
@@ -165,33 +167,12 @@ std::optional<std::string> fetch_verdict_file(const DockerClient& client, const 
   return v.contents;
 }
 
-// Start failures that are the gate's argv, not the sandbox: runc's "exec: ..." messages.
-std::optional<int> exec_failure_code(const std::string& message) {
-  if (message.find("exec:") == std::string::npos && message.find("executable file not found") == std::string::npos) {
-    return std::nullopt;
-  }
-  if (message.find("permission denied") != std::string::npos) return 126;
-  if (message.find("no such file or directory") != std::string::npos ||
-      message.find("executable file not found") != std::string::npos) {
-    return 127;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string docker_host_id() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "unknown";
   return name;
-}
-
-void apply_exit_status(RunOutcome& outcome, long long code) {
-  if (code > 128 && code <= 128 + 64) {
-    outcome.signal = static_cast<int>(code - 128);
-  } else {
-    outcome.exit_code = static_cast<int>(code);
-  }
 }
 
 RunOutcome run_docker(const DockerClient& client, const RunRequest& request) {
@@ -324,8 +305,8 @@ RunOutcome run_docker(const DockerClient& client, const RunRequest& request) {
     } else {
       const nlohmann::json& state = j["State"];
       outcome.oom_killed = state.value("OOMKilled", false);
-      const std::optional<double> started_at = parse_docker_time_ms(state.value("StartedAt", ""));
-      const std::optional<double> finished_at = parse_docker_time_ms(state.value("FinishedAt", ""));
+      const std::optional<double> started_at = parse_rfc3339_ms(state.value("StartedAt", ""));
+      const std::optional<double> finished_at = parse_rfc3339_ms(state.value("FinishedAt", ""));
       if (started_at && finished_at && *finished_at >= *started_at) outcome.timings.run_ms = *finished_at - *started_at;
       if (!outcome.timed_out && !outcome.interrupted) {
         if (state.value("Running", false)) {

@@ -15,8 +15,4 @@ std::string docker_host_id();
 
 RunOutcome run_docker(const DockerClient& client, const RunRequest& request);
 
-// The outcome's exit_code/signal from State.ExitCode: Docker reports a death by signal N
-// as 128+N, like a shell; so does a gate that calls exit(128+N), which it cannot tell apart.
-void apply_exit_status(RunOutcome& outcome, long long docker_exit_code);
-
 }  // namespace gatebox

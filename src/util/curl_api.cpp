@@ -1,4 +1,4 @@
-#include "stack/docker/curl_api.hpp"
+#include "util/curl_api.hpp"
 
 #include <dlfcn.h>
 
@@ -10,7 +10,7 @@
 namespace gatebox {
 namespace {
 
-constexpr const char* kMissing = "the docker stack needs libcurl (apt-get install libcurl4)";
+constexpr const char* kMissing = "the docker and kubernetes stacks need libcurl (apt-get install libcurl4)";
 
 template <typename Fn>
 void resolve(void* lib, const char* symbol, Fn& out) {
@@ -48,6 +48,8 @@ CurlApi load() {
   resolve(lib, "curl_multi_strerror", api.multi_strerror);
   resolve(lib, "curl_slist_append", api.slist_append);
   resolve(lib, "curl_slist_free_all", api.slist_free_all);
+  resolve(lib, "curl_easy_escape", api.easy_escape);
+  resolve(lib, "curl_free", api.string_free);
   if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     throw make_error(ExitCode::unavailable, "{}: curl_global_init failed", kMissing);
   }
@@ -71,6 +73,23 @@ const CurlApi& curl_api() {
   });
   if (!failure.empty()) throw Error(failure_code, failure);
   return api;
+}
+
+CURL* make_easy_handle(const std::string& url, char* errbuf, long connect_timeout_ms, long timeout_ms,
+                       curl_write_callback on_body, curl_write_callback on_header, void* self) {
+  const CurlApi& api = curl_api();
+  CURL* h = api.easy_init();
+  if (h == nullptr) throw Error(ExitCode::internal, "curl_easy_init failed (out of memory?)");
+  api.easy_setopt(h, CURLOPT_URL, url.c_str());
+  api.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  api.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  if (timeout_ms > 0) api.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  api.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  api.easy_setopt(h, CURLOPT_WRITEDATA, self);
+  api.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  api.easy_setopt(h, CURLOPT_HEADERDATA, self);
+  return h;
 }
 
 }  // namespace gatebox

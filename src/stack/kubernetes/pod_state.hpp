@@ -1,0 +1,43 @@
+#pragma once
+// Where a run stands, read from its Job and its pod as the API server returns them
+// (either may be null: the pod is not created yet, or already deleted). Pure: the caller
+// fetches, this only reads.
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace gatebox::kube {
+
+enum class Phase {
+  waiting,          // scheduled or not, pulling, creating: nothing of the gate ran yet
+  running,          // the gate's container runs
+  finished,         // the gate ran and ended (exit, signal, OOM, deadline, eviction)
+  failed_to_start,  // it never will: `reason` says why (the run is an error, not a verdict)
+};
+
+struct PodState {
+  Phase phase = Phase::waiting;
+  std::string pod_name;
+  // The container's exitCode as reported (128+N for a death by signal N: read it with
+  // apply_exit_status), or 127/126 when argv[0] could not be executed (`reason` says why).
+  std::optional<int> exit_code;
+  std::optional<int> signal;  // the terminated state's `signal` field, when non-zero
+  bool oom_killed = false;
+  bool deadline_exceeded = false;                  // activeDeadlineSeconds (limits.timeout) ran out
+  std::optional<std::string> termination_message;  // the verdict file, via terminationMessagePath
+  // failed_to_start: one line, e.g. "image pull failed: ErrImagePull: <message>". finished:
+  // set when more than the exit status tells what happened (eviction, an exec failure of
+  // argv[0], a Job whose pod is gone).
+  std::optional<std::string> reason;
+  std::optional<double> started_at_ms, finished_at_ms;  // container start/finish, ms since epoch
+};
+
+// How long a pod may be Unschedulable before the run gives up: long enough for a cluster
+// autoscaler's first reaction or a RuntimeClass's node to become ready, short against a
+// deadline of minutes.
+inline constexpr double unschedulable_grace_ms = 10'000;
+
+PodState classify(const nlohmann::json& job, const nlohmann::json& pod, double now_ms);
+
+}  // namespace gatebox::kube

@@ -1,0 +1,230 @@
+#include "stack/kubernetes/registry_client.hpp"
+
+#include <cctype>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "stack/kubernetes/http_client.hpp"
+#include "util/interrupt.hpp"
+
+namespace gatebox::kube {
+namespace {
+
+constexpr const char* kExample = "e.g. registry.example.com/gates, or http://10.0.0.2:5000/gates for one without TLS";
+
+// The registry's explanation: the first of its {"errors":[{"code","message","detail"}]},
+// else the body's text.
+std::string registry_message(std::string_view body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
+      j["errors"][0].is_object()) {
+    const nlohmann::json& e = j["errors"][0];
+    const std::string code = e.value("code", "");
+    const std::string message = e.value("message", "");
+    return code.empty() ? message : code + ": " + message;
+  }
+  std::string text(body.substr(0, 300));
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return text.empty() ? "(no message)" : text;
+}
+
+// `Bearer realm="https://auth.example.com/token",service="registry",scope="repository:a:pull"`.
+std::map<std::string, std::string> parse_challenge(std::string_view header) {
+  std::map<std::string, std::string> out;
+  if (header.size() < 7 || (header.substr(0, 7) != "Bearer " && header.substr(0, 7) != "bearer ")) return out;
+  std::size_t i = 7;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    const std::size_t eq = header.find('=', i);
+    if (eq == std::string_view::npos) break;
+    const std::string key(header.substr(i, eq - i));
+    i = eq + 1;
+    std::string value;
+    if (i < header.size() && header[i] == '"') {
+      const std::size_t end = header.find('"', i + 1);
+      value = std::string(header.substr(i + 1, end == std::string_view::npos ? std::string_view::npos : end - i - 1));
+      i = end == std::string_view::npos ? header.size() : end + 1;
+    } else {
+      const std::size_t end = header.find(',', i);
+      value = std::string(header.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
+      i = end == std::string_view::npos ? header.size() : end;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+class Registry {
+ public:
+  explicit Registry(const RegistryRef& ref) : ref_(ref), base_(ref.scheme + "://" + ref.host) {}
+
+  // One request; on a 401 with a Bearer challenge, fetches an anonymous token and retries once.
+  // The body is `bytes`, or the file `file` when not empty.
+  HttpResponse send(std::string_view method, const std::string& path_or_url, std::vector<std::string> headers,
+                    const std::string& bytes = {}, const std::filesystem::path& file = {}) {
+    const std::string url = path_or_url.rfind("http", 0) == 0 ? path_or_url : base_ + path_or_url;
+    for (int attempt = 0;; ++attempt) {
+      std::vector<std::string> h = headers;
+      h.emplace_back("User-Agent: gatebox/" GATEBOX_VERSION);
+      if (!token_.empty()) h.push_back("Authorization: Bearer " + token_);
+      HttpResponse r;
+      try {
+        r = file.empty() ? http_.request(method, url, h, bytes, 300'000) : http_.upload_file(method, url, h, file);
+      } catch (const HttpUnreachable& e) {
+        throw make_error(ExitCode::unavailable, "cannot reach the registry {}://{}: {}{}", ref_.scheme, ref_.host,
+                         e.why(),
+                         ref_.scheme == "https" ? " (for a registry without TLS, write the registry as http://HOST/REPO)"
+                                                : "");
+      }
+      if (r.status != 401 || attempt > 0 || !fetch_token(r.header("www-authenticate"))) return r;
+    }
+  }
+
+  Error failure(std::string_view what, const HttpResponse& r) const {
+    return make_error(ExitCode::internal, "pushing to the registry {}/{}: {}: it answered {}: {}", ref_.host,
+                      ref_.repository, what, r.status, registry_message(r.body));
+  }
+
+  const std::string& base() const { return base_; }
+
+ private:
+  bool fetch_token(const std::string& challenge) {
+    const std::map<std::string, std::string> c = parse_challenge(challenge);
+    auto realm = c.find("realm");
+    if (realm == c.end() || realm->second.empty()) return false;
+    std::string url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&");
+    if (auto s = c.find("service"); s != c.end()) url += "service=" + url_escape(s->second) + "&";
+    url += "scope=" + url_escape("repository:" + ref_.repository + ":pull,push");
+    HttpResponse r;
+    try {
+      r = http_.request("GET", url, {"Accept: application/json"});
+    } catch (const HttpUnreachable& e) {
+      throw make_error(ExitCode::unavailable, "cannot reach the token service {} of the registry {}: {}",
+                       url_for_display(url), ref_.host, e.why());
+    }
+    if (r.status != 200) {
+      throw make_error(ExitCode::internal,
+                       "the registry {} wants a token, and its token service {} refused an anonymous one ({}): {} "
+                       "(gatebox supports anonymous tokens only)",
+                       ref_.host, url_for_display(url), r.status, registry_message(r.body));
+    }
+    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object()) token_ = j.value("token", j.value("access_token", ""));
+    return !token_.empty();
+  }
+
+  RegistryRef ref_;
+  std::string base_;
+  HttpClient http_;
+  std::string token_;
+};
+
+// Where an upload's PUT goes: the Location of the POST (relative or absolute) plus the digest.
+std::string upload_url(const Registry& reg, const std::string& location, const std::string& digest) {
+  std::string url = location.rfind("http", 0) == 0 ? location : reg.base() + location;
+  url += url.find('?') == std::string::npos ? "?" : "&";
+  return url + "digest=" + url_escape(digest);
+}
+
+std::string human_bytes(std::uint64_t n) {
+  if (n >= (1u << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1 << 20));
+  if (n >= 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
+  return fmt::format("{} B", n);
+}
+
+}  // namespace
+
+RegistryRef parse_registry(std::string_view text) {
+  RegistryRef ref;
+  std::string_view rest = text;
+  if (rest.rfind("http://", 0) == 0) {
+    ref.scheme = "http";
+    rest.remove_prefix(7);
+  } else if (rest.rfind("https://", 0) == 0) {
+    rest.remove_prefix(8);
+  } else if (rest.find("://") != std::string_view::npos) {
+    throw make_error(ExitCode::bad_input, "registry '{}': only http:// and https:// are supported ({})", text, kExample);
+  }
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= rest.size()) {
+    throw make_error(ExitCode::bad_input, "registry '{}' is not HOST/REPOSITORY ({})", text, kExample);
+  }
+  ref.host = std::string(rest.substr(0, slash));
+  ref.repository = std::string(rest.substr(slash + 1));
+  for (char c : ref.host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']') {
+      throw make_error(ExitCode::bad_input, "registry '{}': '{}' is not a host name ({})", text, ref.host, kExample);
+    }
+  }
+  if (ref.repository.find_first_of(":@") != std::string::npos) {
+    throw make_error(ExitCode::bad_input,
+                     "registry '{}': give a repository without a tag or digest (gatebox pushes by digest; {})", text,
+                     kExample);
+  }
+  // The distribution spec's grammar: lower-case components separated by '/', each made of
+  // [a-z0-9] runs joined by '.', '_', '__' or '-'s; checked loosely.
+  bool component_start = true;
+  for (char c : ref.repository) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    const bool sep = c == '.' || c == '_' || c == '-';
+    if (c == '/' ? component_start : (!alnum && !(sep && !component_start))) {
+      throw make_error(ExitCode::bad_input,
+                       "registry '{}': repository '{}' must be lower-case letters, digits and . _ - separated by / ({})",
+                       text, ref.repository, kExample);
+    }
+    component_start = c == '/';
+  }
+  if (component_start) throw make_error(ExitCode::bad_input, "registry '{}' is not HOST/REPOSITORY ({})", text, kExample);
+  return ref;
+}
+
+PushResult push_image(const RegistryRef& ref, const OciImage& image,
+                      const std::function<void(std::string_view)>& progress) {
+  Registry reg(ref);
+  PushResult result;
+  result.image = ref.host + "/" + ref.repository + "@" + image.manifest_digest;
+  const std::string repo_path = "/v2/" + ref.repository;
+  const std::string accept = std::string("Accept: ") + kManifestMediaType;
+
+  // The manifest first: when the registry has it, it has every blob too.
+  HttpResponse head = reg.send("HEAD", repo_path + "/manifests/" + image.manifest_digest, {accept});
+  if (head.status == 200) return result;
+  if (head.status != 404) throw reg.failure("checking for manifest " + image.manifest_digest, head);
+
+  std::vector<const OciBlob*> blobs;
+  for (const OciBlob& l : image.layers) blobs.push_back(&l);
+  blobs.push_back(&image.config);
+  for (const OciBlob* b : blobs) {
+    check_interrupt();
+    HttpResponse h = reg.send("HEAD", repo_path + "/blobs/" + b->digest, {});
+    if (h.status == 200) {
+      ++result.blobs_present;
+      continue;
+    }
+    if (h.status != 404) throw reg.failure("checking for blob " + b->digest, h);
+    if (progress) progress(fmt::format("pushing {} ({})", b->digest.substr(0, 19), human_bytes(b->size)));
+    HttpResponse start = reg.send("POST", repo_path + "/blobs/uploads/", {});
+    const std::string location = start.header("location");
+    if (start.status != 202 || location.empty()) throw reg.failure("starting the upload of " + b->digest, start);
+    const std::vector<std::string> put_headers{"Content-Type: application/octet-stream"};
+    const std::string url = upload_url(reg, location, b->digest);
+    HttpResponse put = b->file.empty() ? reg.send("PUT", url, put_headers, b->bytes)
+                                       : reg.send("PUT", url, put_headers, {}, b->file);
+    if (put.status != 201) throw reg.failure("uploading blob " + b->digest, put);
+    ++result.blobs_pushed;
+    result.bytes_pushed += b->size;
+  }
+
+  HttpResponse put = reg.send("PUT", repo_path + "/manifests/" + image.manifest_digest,
+                              {std::string("Content-Type: ") + kManifestMediaType}, image.manifest);
+  if (put.status != 201) throw reg.failure("putting manifest " + image.manifest_digest, put);
+  result.manifest_pushed = true;
+  result.bytes_pushed += image.manifest.size();
+  return result;
+}
+
+}  // namespace gatebox::kube
