@@ -28,8 +28,10 @@ pids=()
 for t in "${targets[@]}"; do
   dir="$work/$t"
   mkdir -p "$dir/corpus" "$dir/crashes"
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-        -artifact_prefix="$dir/crashes/")
+  # A fixed seed (GATEBOX_FUZZ_SEED, default 1): the same run on every machine, so that a
+  # finding in CI comes back when the command is run again.
+  args=(-max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1
+        -seed="${GATEBOX_FUZZ_SEED:-1}" -artifact_prefix="$dir/crashes/")
   [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
   echo "fuzz: $t for ${seconds}s"
   # New inputs go to the first directory; the seeds are only read.

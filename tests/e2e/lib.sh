@@ -118,6 +118,11 @@ trap cleanup_dir EXIT
 
 status=$(stack_status)
 [ "${status%%$'\t'*}" = yes ] || skip "${status#*$'\t'}"
+# The kubernetes stack pushes the rootfs to a registry the cluster pulls from: the test
+# cluster's (tests/k8s/cluster.sh env, exported by scripts/test.sh).
+if [ "$GATEBOX_STACK" = kubernetes ] && [ -z "${GATEBOX_K8S_REGISTRY:-}" ]; then
+  skip "GATEBOX_K8S_REGISTRY is not set: run the suite through scripts/test.sh, which starts the test cluster"
+fi
 
 # --- profiles and runs -------------------------------------------------------------------
 
@@ -143,7 +148,11 @@ GB_BIN=$GATEBOX
 GB_CACHE=$GATEBOX_CACHE
 GB_REPORT="$T/report.json"
 gb_args() {
-  GB_ARGV=(${GB_PREFIX[@]+"${GB_PREFIX[@]}"} "$GB_BIN" run --stack "$GATEBOX_STACK"
+  local stack_args=()
+  if [ "$GATEBOX_STACK" = kubernetes ]; then
+    stack_args=(--set "stack.kubernetes.registry=\"$GATEBOX_K8S_REGISTRY\"")
+  fi
+  GB_ARGV=(${GB_PREFIX[@]+"${GB_PREFIX[@]}"} "$GB_BIN" run --stack "$GATEBOX_STACK" ${stack_args[@]+"${stack_args[@]}"}
     --cache-dir "$GB_CACHE" --report "$GB_REPORT" --log-format plain "$@")
   GB_CMD="${GB_ARGV[*]}"
 }
@@ -215,13 +224,21 @@ expect_stdout_lacks() {
   ! grep -qF -- "$1" "$T/stdout" || fail "expected stdout NOT to contain '$1'"
 }
 
+# The files where the gate's stderr shows: on kubernetes the log API merges the gate's two
+# streams, and everything arrives as stdout (gatebox's own messages stay on stderr).
+stderr_files() {
+  if [ "$GATEBOX_STACK" = kubernetes ]; then echo "$T/stderr $T/stdout"; else echo "$T/stderr"; fi
+}
+
 expect_stderr_has() {
-  grep -qF -- "$1" "$T/stderr" || fail "expected stderr to contain '$1'"
+  # shellcheck disable=SC2046
+  grep -qF -- "$1" $(stderr_files) || fail "expected stderr to contain '$1'"
 }
 
 # expect_stderr_matches REGEX (extended)
 expect_stderr_matches() {
-  grep -qE -- "$1" "$T/stderr" || fail "expected stderr to match /$1/"
+  # shellcheck disable=SC2046
+  grep -qE -- "$1" $(stderr_files) || fail "expected stderr to match /$1/"
 }
 
 # expect_verdict_line VERDICT: the last line gatebox prints is "gatebox: VERDICT — ...".
@@ -304,11 +321,14 @@ leftovers() {
     pid=${pid%/cmdline}
     echo "process: $pid $(tr '\0' ' ' 2>/dev/null <"$pidfile")"
   done < <(grep -l -a -F -f "$T/marker" /proc/[0-9]*/cmdline 2>/dev/null)
-  # cgroups: children of any "gatebox" parent (v2, or each v1 controller).
+  # cgroups: children of any "gatebox" parent (v2, or each v1 controller). Not for the
+  # kubernetes stack, which makes none here and whose cases run beside the other stacks'.
   local parent
-  while read -r parent; do
-    find "$parent" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup: %p\n' 2>/dev/null || true
-  done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name gatebox 2>/dev/null)
+  if [ "$GATEBOX_STACK" != kubernetes ]; then
+    while read -r parent; do
+      find "$parent" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup: %p\n' 2>/dev/null || true
+    done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name gatebox 2>/dev/null)
+  fi
   # The cache's per-run state.
   local d
   for d in run tmp; do
@@ -328,6 +348,27 @@ leftovers() {
       pid=${pid%/cmdline}
       echo "vmm process: $pid $(tr '\0' ' ' 2>/dev/null <"$pidfile" | cut -c1-200)"
     done < <(grep -l -a -F -f "$T/vmm-pattern" /proc/[0-9]*/cmdline 2>/dev/null)
+  fi
+  if [ "$GATEBOX_STACK" = kubernetes ]; then
+    # Jobs and pods of gatebox runs still on the cluster (the test cluster's admin token,
+    # else kubectl for a cluster of KUBECONFIG), and the runs' sweep records.
+    local pki=/var/lib/e2e-k8s/pki kind
+    if [ -r "$pki/admin.token" ] && [ "${KUBECONFIG:-}" = /var/lib/e2e-k8s/kubeconfig ]; then
+      for kind in apis/batch/v1/jobs api/v1/pods; do
+        curl -sS --max-time 10 --cacert "$pki/ca.crt" -H "Authorization: Bearer $(cat "$pki/admin.token")" \
+          "https://10.217.0.2:6443/$kind?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dgatebox" 2>/dev/null |
+          python3 -c 'import json,sys
+for i in json.load(sys.stdin).get("items", []):
+    m = i["metadata"]
+    print("kubernetes: %s %s/%s" % (i.get("kind") or sys.argv[1], m.get("namespace"), m.get("name")))' "${kind##*/}" || true
+      done
+    elif command -v kubectl >/dev/null; then
+      kubectl get jobs,pods --all-namespaces -l app.kubernetes.io/managed-by=gatebox -o name 2>/dev/null |
+        sed 's/^/kubernetes: /' || true
+    fi
+    if [ -d "$GB_CACHE/kubernetes/runs" ]; then
+      find "$GB_CACHE/kubernetes/runs" -mindepth 1 -maxdepth 1 -printf "cache: %p\n"
+    fi
   fi
   if [ "$GATEBOX_STACK" = docker ] && command -v docker >/dev/null; then
     docker ps -a --filter label=gatebox.run --format 'container: {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null || true

@@ -14,6 +14,18 @@ for profile in "$configs"/*.toml; do
   name=$(basename "$profile")
   want=$(sed -n 's/^# expect-exit: \([0-9]*\)$/\1/p' "$profile" | head -n 1)
   want=${want:-0}
+  if [ "$GATEBOX_STACK" = kubernetes ]; then
+    # Two examples check, from inside, limits that are the cluster's on kubernetes (see
+    # `gatebox run --dry-run`): a pod always has a route to its own subnet (network.sh checks
+    # that nothing is reachable on the test cluster), and open files and /tmp's size are the
+    # runtime's default and a kubelet eviction, not ENOSPC (disk.sh checks the eviction).
+    case $name in
+      network-denied.toml | resource-limited.toml)
+        echo "NOTE: $name does not apply to kubernetes: it checks limits the cluster sets"
+        continue
+        ;;
+    esac
+  fi
   "$GATEBOX" validate "$profile" >"$T/validate.out" 2>&1 || {
     cat "$T/validate.out" >&2
     fail "$name does not validate"

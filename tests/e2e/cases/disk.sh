@@ -15,6 +15,18 @@ timeout = "60s"
 disk = "16MiB"
 EOF2
 
+if [ "$GATEBOX_STACK" = kubernetes ]; then
+  # limits.disk is the pod's ephemeral-storage limit and /tmp's sizeLimit: the kubelet
+  # enforces both by evicting the pod (its eviction manager looks every 10 s), not with
+  # ENOSPC. A gate that writes past them and keeps running is evicted: verdict error.
+  gb_run "$PROFILE" -- /bin/sh -c "dd if=/dev/zero of=/tmp/big-$MARKER bs=1M count=64; echo dd-exit=\$?; sleep 90"
+  expect_exit 2
+  expect_report verdict error
+  expect_stderr_has "evicted"
+  expect_no_leftovers
+  pass "over limits.disk: evicted by the kubelet"
+fi
+
 gb_run "$PROFILE"
 expect_exit 0
 expect_stderr_has "No space left on device"

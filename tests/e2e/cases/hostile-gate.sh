@@ -14,7 +14,7 @@
 # the interpreter looked up in the runtime's context), and terminal escapes and fake verdicts
 # in the prefixed and json log formats. gatebox runs from a copy, so that a write that got
 # through would be seen (and would harm nothing).
-# On docker and gvisor PID 1 is the gate's own shell, so attaching to it is the gate's own
+# On docker, gvisor and kubernetes PID 1 is the gate's own shell, so attaching to it is the gate's own
 # business; gVisor lets the gate open its own running binary for writing (no ETXTBSY), which
 # lands in runsc's in-memory overlay: the cached tree on the host must not change. Under qemu
 # and firecracker PID 1 is gatebox's guest agent, which holds the frame secret: it must refuse.
@@ -24,6 +24,9 @@ command -v python3 >/dev/null || skip "python3 is needed to give gatebox a termi
 
 boot=0
 case $GATEBOX_STACK in qemu | firecracker) boot=60 ;; esac
+# kubernetes refuses uid 0 (runAsNonRoot): there the same attacks come from nobody.
+user="0:0"
+[ "$GATEBOX_STACK" != kubernetes ] || user="65534:65534"
 
 install -m 0755 "$GATEBOX" "$T/gatebox"
 GB_BIN="$T/gatebox"
@@ -57,7 +60,7 @@ name = "e2e-hostile-gate"
 [rootfs]
 image = "$IMAGE"
 [run]
-user = "0:0"
+user = "$user"
 argv = ["/bin/sh", "-c", '''
 /fixtures/hostile exe ptrace-init tiocsti "echo INJECTED-$MARKER
 " sysrq core-pattern "core-$MARKER" environ "$secret"
@@ -103,7 +106,7 @@ done
 # Every attempt refused, but for the allowances in the header.
 allowed='^$'
 case $GATEBOX_STACK in
-  docker) allowed='^ptrace-init attach ok' ;;
+  docker | kubernetes) allowed='^ptrace-init attach ok' ;;
   gvisor) allowed='^exe [0-9]+ /fixtures/hostile (write|reopen) ok|^ptrace-init attach ok' ;;
 esac
 let_through=$(grep -aE '^(exe|ptrace-init|tiocsti|sysrq|core-pattern) .* ok\r?$' "$T/stdout" | grep -avE "$allowed" || true)
@@ -141,8 +144,11 @@ expect_report verdict fail
 if LC_ALL=C grep -qaP '[\x00-\x08\x0b-\x1f\x7f\x9b]|\xc2[\x80-\x9f]' "$T/stdout"; then
   fail "control bytes reached gatebox's stdout in the prefixed format: $(LC_ALL=C grep -naP '[\x00-\x08\x0b-\x1f\x7f\x9b]|\xc2[\x80-\x9f]' "$T/stdout" | cat -v | head -n 3)"
 fi
-grep -qE '^[0-9:.]+ err\| \\x1b\[1A\\x1b\[2K\\x0dgatebox: pass' "$T/stdout" || fail "the forged erase-and-verdict line is not shown escaped"
-grep -qE '^[0-9:.]+ err\| gatebox: pass' "$T/stdout" || fail "the unterminated fake verdict line is not shown as the gate's"
+# (kubernetes merges the gate's streams: its stderr lines arrive tagged "out".)
+err_tag=err
+[ "$GATEBOX_STACK" != kubernetes ] || err_tag=out
+grep -qE "^[0-9:.]+ $err_tag\\| \\\\x1b\\[1A\\\\x1b\\[2K\\\\x0dgatebox: pass" "$T/stdout" || fail "the forged erase-and-verdict line is not shown escaped"
+grep -qE "^[0-9:.]+ $err_tag\\| gatebox: pass" "$T/stdout" || fail "the unterminated fake verdict line is not shown as the gate's"
 ! grep -qE '^gatebox: pass' "$T/stdout" || fail "a fake verdict line reached stdout unprefixed"
 python3 - "$T/log.jsonl" <<'PY' || fail "the json log is not as expected"
 import json, sys

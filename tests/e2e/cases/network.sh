@@ -39,6 +39,30 @@ for line in out:
 PY
 }
 
+if [ "$GATEBOX_STACK" = kubernetes ]; then
+  # A pod always has the cluster's interface: what "none" means there is what the cluster's
+  # network lets through (tests/k8s/cluster.sh: no route out, the node's addresses dropped).
+  # So here traffic is sent, and none of it may arrive: the API server, the registry, the
+  # pod bridge's gateway, the host end of the cluster's veth.
+  gb_run "$PROFILE" -- /bin/sh -c "
+    for target in 10.217.0.2:6443 10.217.0.2:5000 10.244.0.1:6443 10.217.0.1:22; do
+      if nc -w 3 \${target%:*} \${target#*:} </dev/null >/dev/null 2>&1; then echo REACHED \$target; else echo blocked \$target; fi
+    done
+    echo probes-done"
+  expect_exit 0
+  expect_stdout_has probes-done
+  expect_stdout_lacks REACHED
+  expect_no_leftovers
+  gb_run "$PROFILE" --set 'network.mode="loopback"' -- /bin/sh -c "
+    (nc -l -p 5555 -e echo pong-$MARKER &)
+    sleep 0.5
+    nc -w 5 127.0.0.1 5555 </dev/null"
+  expect_exit 0
+  expect_stdout_has "pong-$MARKER"
+  expect_no_leftovers
+  pass "kubernetes: nothing reachable beyond the pod"
+fi
+
 gb_run "$PROFILE"
 expect_exit 0
 expect_stdout_has "ifaces:"

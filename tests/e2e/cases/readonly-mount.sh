@@ -22,12 +22,13 @@ readonly = false
 EOF2
 
 case $GATEBOX_STACK in
-  qemu | firecracker)
+  qemu | firecracker | kubernetes)
     gb_run "$PROFILE" -m "$T/ro:/data:ro"
     expect_exit 65
     expect_stderr_has "cannot share a writable host directory"
     expect_no_leftovers
-    # The read-only half alone: the mount's copy in the guest cannot be written either.
+    # The read-only half alone: the mount's copy (in the guest, in the pod's image) cannot be
+    # written either.
     make_profile mounts-ro <<EOF2
 name = "e2e-readonly-mount"
 [rootfs]

@@ -21,6 +21,28 @@ expect_stdout_has "keyctl denied EPERM"
 expect_stdout_has "bpf denied EPERM"
 expect_stdout_has "getcwd ok"
 
+if [ "$GATEBOX_STACK" = kubernetes ]; then
+  # The cluster's profile decides (RuntimeDefault, or the operator's Localhost profile):
+  # gatebox refuses lists it cannot apply, and a Localhost profile the node lacks fails the
+  # run before the gate starts.
+  gb_run "$PROFILE" --set 'seccomp.allow=["add_key", "keyctl"]' -- /fixtures/sysprobe keyctl
+  expect_exit 64
+  expect_stderr_has "cannot change"
+  # The test cluster's kubelet has Docker's default profile as gatebox/default.json.
+  gb_run "$PROFILE" --set 'stack.kubernetes.seccomp="Localhost"' \
+    --set 'stack.kubernetes.seccomp_profile="gatebox/default.json"'
+  expect_exit 0
+  expect_stdout_has "keyctl denied EPERM"
+  expect_stdout_has "getcwd ok"
+  gb_run "$PROFILE" --set 'stack.kubernetes.seccomp="Localhost"' \
+    --set "stack.kubernetes.seccomp_profile=\"gatebox/missing-$MARKER.json\""
+  expect_exit 70
+  expect_stderr_has "could not start"
+  expect_stderr_has "seccomp"
+  expect_no_leftovers
+  pass "RuntimeDefault and Localhost profiles; lists refused; a missing profile fails fast"
+fi
+
 # sysprobe's keyctl probe calls add_key; allowing the keyring calls lifts the filter's EPERM.
 gb_run "$PROFILE" --set 'seccomp.allow=["add_key", "keyctl"]' -- /fixtures/sysprobe keyctl
 expect_exit 0

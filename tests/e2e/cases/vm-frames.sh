@@ -5,6 +5,7 @@
 # capabilities) so that it may open the root-owned console devices at all.
 . "$(dirname "$0")/../lib.sh"
 skip_on native "VM stacks only: the console frames exist on qemu and firecracker"
+skip_on kubernetes "VM stacks only: the console frames exist on qemu and firecracker"
 skip_on docker "VM stacks only: the console frames exist on qemu and firecracker"
 skip_on gvisor "VM stacks only: the console frames exist on qemu and firecracker"
 
