@@ -2,6 +2,7 @@
 # The kubernetes stack's own ways to fail and its own commands, against the test cluster:
 # - `gatebox stacks` names the server's version, the namespace and its RuntimeClasses;
 # - a RuntimeClass the cluster has (runc) runs; one it lacks is refused before any Job;
+# - a pod no node can take (4 TiB of memory), an image it cannot pull: 70 at once, why;
 # - RBAC: a user who may only read Jobs gets 69, naming the verb to grant;
 # - an unreachable API server, an unreachable registry: 69, one line each;
 # - `gatebox export kubernetes` prints the Job that `run` submits: restricted, by digest.
@@ -42,6 +43,35 @@ gb_run "$PROFILE" --set "stack.kubernetes.runtime_class=\"nope-${MARKER:6:8}\""
 expect_exit 69
 expect_stderr_has "has no RuntimeClass"
 expect_no_leftovers
+
+# A pod no node can take fails fast (after the classifier's 10 s grace), with the reason.
+gb_run "$PROFILE" --set 'limits.memory="4TiB"'
+expect_exit 70
+expect_stderr_has "unschedulable"
+expect_no_leftovers
+
+# An image the nodes cannot pull fails fast: a registry on this host's loopback takes the
+# push, but 127.0.0.1 inside the cluster's network namespace is the node's own loopback.
+if command -v docker-registry >/dev/null; then
+  port=5078
+  mkdir -p "$T/registry"
+  printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+    "$T/registry" "$port" >"$T/registry.yml"
+  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+  registry_pid=$!
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  gb_run "$PROFILE" --set "stack.kubernetes.registry=\"http://127.0.0.1:$port/gates\""
+  kill "$registry_pid" 2>/dev/null || true
+  wait "$registry_pid" 2>/dev/null || true
+  expect_exit 70
+  expect_stderr_has "image pull failed"
+  expect_no_leftovers
+else
+  echo "SKIPPED PART: image pull errors: docker-registry is not installed"
+fi
 
 # A user who may read Jobs but not create them.
 if [ -n "${GATEBOX_K8S_VIEWER_KUBECONFIG:-}" ]; then
