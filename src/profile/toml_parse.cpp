@@ -11,7 +11,8 @@ namespace gatebox {
 namespace {
 
 // Where the first non-ASCII byte outside a string or comment is, as toml++ would read the
-// text: comments run to the end of the line; "..." and '...' end at their quote or at the
+// text: comments run to the end of the line; a quote where a key or value starts opens a
+// string (anywhere else it is part of a bare value); "..." and '...' end at their quote or at the
 // line's end (an error toml++ reports itself); """...""" and '''...''' end at the last of a
 // run of 3 to 5 quotes. In a """ string, a backslash followed by whitespace makes toml++
 // classify the next character too, so a non-ASCII one there is refused as well.
@@ -22,12 +23,16 @@ class Scanner {
   std::optional<std::size_t> first_unsafe() {
     // A UTF-8 byte order mark is allowed at the very start; toml++ skips it.
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+    // The last character outside strings and comments that was not blank ('\n' at a line's
+    // start): a quote starts a string only where a key or a value may start. Elsewhere (as in
+    // `x = 0"...`) toml++ reads it as part of a bare value and classifies what follows.
+    char last = '\n';
     while (pos_ < text_.size()) {
       const char c = text_[pos_];
       if (static_cast<unsigned char>(c) >= 0x80) return pos_;
       if (c == '#') {
         skip_to_line_end();
-      } else if (c == '"' || c == '\'') {
+      } else if ((c == '"' || c == '\'') && std::string_view("\n=[{,.").find(last) != std::string_view::npos) {
         if (text_.substr(pos_, 3) == std::string(3, c)) {
           pos_ += 3;
           if (auto bad = multi_line(c)) return bad;
@@ -35,7 +40,13 @@ class Scanner {
           ++pos_;
           single_line(c);
         }
+        last = c;
       } else {
+        if (c == '\n') {
+          last = '\n';
+        } else if (c != ' ' && c != '\t' && c != '\r') {
+          last = c;
+        }
         ++pos_;
       }
     }

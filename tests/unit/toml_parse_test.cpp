@@ -32,6 +32,9 @@ TEST_SUITE("toml_parse") {
     CHECK(error_of("x = \"\\\"\xca\x80\"\n") == "");               // after an escaped quote
     CHECK(error_of("x = \"\"\"a\"\"\"\"\ny = '\xca\x80'\n") == "");  // """ closed by a run of 4 quotes
     CHECK(error_of("x = \"\"\"a\\\n  \"\"\"\ny = '\xca\x80'\n") == "");  // line-ending backslash, then the end
+    // Where keys and values start: after '=', '[', '{', ',', '.' and at a line's start.
+    CHECK(error_of("\"k\xca\x80\" = [\"a\", '\xca\x80']\nt = { a = \"\xca\x80\", b.\"\xca\x80\" = 1 }\n") == "");
+    CHECK(error_of("[\"t\xca\x80\"]\nx = [\n  \"\xca\x80\",\n]\n") == "");
   }
 
   TEST_CASE("non-ASCII text anywhere else is refused with its position, before toml++ sees it") {
@@ -44,5 +47,9 @@ TEST_SUITE("toml_parse") {
     CHECK(error_of("x = \"\"\"a\\ \xca\x80\"\"\"\n").find("U+0280") != std::string::npos);
     CHECK(error_of("x = \"\"\"a\\\xca\x80\"\"\"\n").find("U+0280") != std::string::npos);
     CHECK(error_of("x = 1 \xff\n").find("U+FFFD") != std::string::npos);
+    // A quote inside a bare value does not open a string: toml++ classifies what follows
+    // (found by the fuzzer: `x =0"hosti\u0494`).
+    CHECK(error_of("x =0\"hosti\xd2\x94\n").find("U+0494") != std::string::npos);
+    CHECK(error_of("x = tru'e\xca\x80'\n").find("U+0280") != std::string::npos);
   }
 }
