@@ -6,13 +6,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gatebox {
 namespace {
 
 // Where the first non-ASCII byte outside a string or comment is, as toml++ would read the
 // text: comments run to the end of the line; a quote where a key or value starts opens a
-// string (anywhere else it is part of a bare value); "..." and '...' end at their quote or at the
+// string (inside a bare value, as in `x = 0."...`, it is part of it); "..." and '...' end at their quote or at the
 // line's end (an error toml++ reports itself); """...""" and '''...''' end at the last of a
 // run of 3 to 5 quotes. In a """ string, a backslash followed by whitespace makes toml++
 // classify the next character too, so a non-ASCII one there is refused as well.
@@ -23,16 +24,22 @@ class Scanner {
   std::optional<std::size_t> first_unsafe() {
     // A UTF-8 byte order mark is allowed at the very start; toml++ skips it.
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
-    // The last character outside strings and comments that was not blank ('\n' at a line's
-    // start): a quote starts a string only where a key or a value may start. Elsewhere (as in
-    // `x = 0"...`) toml++ reads it as part of a bare value and classifies what follows.
-    char last = '\n';
     while (pos_ < text_.size()) {
       const char c = text_[pos_];
       if (static_cast<unsigned char>(c) >= 0x80) return pos_;
       if (c == '#') {
+        bare_ = false;
         skip_to_line_end();
-      } else if ((c == '"' || c == '\'') && std::string_view("\n=[{,.").find(last) != std::string_view::npos) {
+        continue;
+      }
+      // A bare value (a number, a date, a boolean) runs to a blank, ',', ']', '}' or '#':
+      // toml++ reads quotes, '.', '[', '{' and '=' in it as part of it, and classifies every
+      // character on the way.
+      if (bare_ && bare_is_value_ && std::string_view(" \t\r\n,]}").find(c) == std::string_view::npos) {
+        ++pos_;
+        continue;
+      }
+      if ((c == '"' || c == '\'') && !bare_) {
         if (text_.substr(pos_, 3) == std::string(3, c)) {
           pos_ += 3;
           if (auto bad = multi_line(c)) return bad;
@@ -40,20 +47,47 @@ class Scanner {
           ++pos_;
           single_line(c);
         }
-        last = c;
-      } else {
-        if (c == '\n') {
-          last = '\n';
-        } else if (c != ' ' && c != '\t' && c != '\r') {
-          last = c;
-        }
-        ++pos_;
+        continue;
       }
+      structure(c);
+      ++pos_;
     }
     return std::nullopt;
   }
 
  private:
+  // Where keys and where values start, so that a quote opens a string exactly where toml++
+  // would open one: table headers, arrays and inline tables nest ('h', 'a', 't').
+  void structure(char c) {
+    const bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (blank || std::string_view("=[]{},.").find(c) != std::string_view::npos) {
+      bare_ = false;
+    } else if (!bare_) {
+      bare_ = true;  // a bare key, or a bare value
+      bare_is_value_ = value_side_;
+      return;
+    }
+    const char top = nesting_.empty() ? '\0' : nesting_.back();
+    switch (c) {
+      case '\n':
+        if (nesting_.empty()) value_side_ = false;  // a key starts the next line
+        break;
+      case '=': value_side_ = true; break;
+      case '[': nesting_.push_back(value_side_ ? 'a' : 'h'); break;
+      case '{':
+        nesting_.push_back('t');
+        value_side_ = false;
+        break;
+      case ']':
+      case '}':
+        if (!nesting_.empty()) nesting_.pop_back();
+        value_side_ = top != 'h';
+        break;
+      case ',': value_side_ = top != 't'; break;
+      default: break;
+    }
+  }
+
   void skip_to_line_end() {
     const std::size_t nl = text_.find('\n', pos_);
     pos_ = nl == std::string_view::npos ? text_.size() : nl;
@@ -97,6 +131,10 @@ class Scanner {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  bool bare_ = false;           // inside a bare key or value
+  bool bare_is_value_ = false;  // ... and it is a value
+  bool value_side_ = false;     // a value, not a key, starts here
+  std::vector<char> nesting_;   // 'h' table header, 'a' array, 't' inline table
 };
 
 // The code point at `at` (U+FFFD when the bytes are not valid UTF-8).

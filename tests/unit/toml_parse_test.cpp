@@ -35,6 +35,8 @@ TEST_SUITE("toml_parse") {
     // Where keys and values start: after '=', '[', '{', ',', '.' and at a line's start.
     CHECK(error_of("\"k\xca\x80\" = [\"a\", '\xca\x80']\nt = { a = \"\xca\x80\", b.\"\xca\x80\" = 1 }\n") == "");
     CHECK(error_of("[\"t\xca\x80\"]\nx = [\n  \"\xca\x80\",\n]\n") == "");
+    CHECK(error_of("a=\"\xca\x80\"\n[[t]]\nb.\"\xca\x80\".c = [1, {d=\"\xca\x80\"}, [\"\xca\x80\"]]\n") == "");
+    CHECK(error_of("d = 1979-05-27 07:32:00Z # \xca\x80\ns = \"\xca\x80\"\n") == "");
   }
 
   TEST_CASE("non-ASCII text anywhere else is refused with its position, before toml++ sees it") {
@@ -51,5 +53,9 @@ TEST_SUITE("toml_parse") {
     // (found by the fuzzer: `x =0"hosti\u0494`).
     CHECK(error_of("x =0\"hosti\xd2\x94\n").find("U+0494") != std::string::npos);
     CHECK(error_of("x = tru'e\xca\x80'\n").find("U+0280") != std::string::npos);
+    CHECK(error_of("j=0.\"\x17ooooo\xc8\x9doo\"\n").find("U+021D") != std::string::npos);  // fuzzer, seed 13
+    CHECK(error_of("x = 0[\"\xca\x80\"]\n").find("U+0280") != std::string::npos);
+    CHECK(error_of("x = 0=\"\xca\x80\"\n").find("U+0280") != std::string::npos);
+    CHECK(error_of("x = 0{\"\xca\x80\"\n").find("U+0280") != std::string::npos);
   }
 }
