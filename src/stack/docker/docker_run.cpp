@@ -18,6 +18,7 @@
 #include "stack/docker/mux_stream.hpp"
 #include "stack/docker/verdict_tar.hpp"
 #include "stack/exit_status.hpp"
+#include "stack/timing.hpp"
 #include "util/interrupt.hpp"
 #include "util/rfc3339.hpp"
 #include "util/tar_writer.hpp"
@@ -26,10 +27,6 @@ namespace gatebox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 std::string signal_text(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 

@@ -13,16 +13,13 @@
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 #include "util/fs.hpp"
+#include "stack/timing.hpp"
 
 namespace gatebox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 // runsc saves the container's state after every change; "running" is saved right after
 // the sandbox started the gate's process, the nearest moment to the gate's first

@@ -35,6 +35,7 @@
 #include "stack/kubernetes/oci_image.hpp"
 #include "stack/kubernetes/pod_state.hpp"
 #include "stack/kubernetes/registry_client.hpp"
+#include "stack/timing.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/interrupt.hpp"
@@ -52,10 +53,6 @@ constexpr milliseconds kPollEvery{200};
 // How long a deleted run's pods may take to go away before gatebox gives up waiting (and
 // says so): the kubelet kills with gracePeriodSeconds 0, so this is only a bound.
 constexpr seconds kDeleteWait{60};
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 double epoch_ms_now() {
   return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();

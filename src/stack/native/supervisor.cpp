@@ -10,6 +10,7 @@
 
 #include "stack/native/child.hpp"
 #include "stack/native/seccomp_listener.hpp"
+#include "stack/timing.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 
@@ -17,10 +18,6 @@ namespace gatebox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 // A failure before the gate ran, in words: which step, which path, and errno's text.
 Error setup_error(const SetupRecord& rec, const SetupPlan& plan) {

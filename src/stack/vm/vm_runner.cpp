@@ -17,6 +17,7 @@
 #include "stack/vm/initramfs.hpp"
 #include "stack/vm/kernel.hpp"
 #include "stack/vm/vm_host.hpp"
+#include "stack/timing.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
@@ -28,10 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 Secret random_secret() {
   Secret s{};
