@@ -11,6 +11,7 @@
 
 #include "archive_builder.hpp"
 #include "rootfs/rootfs.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "rootfs_test_util.hpp"
 #include "util/sha256.hpp"
 
@@ -230,5 +231,36 @@ TEST_SUITE("rootfs::cache") {
       CHECK(wait_child(pid) == 0);
     }
     if (!saved.empty()) ::setenv("GATEBOX_CACHE", saved.c_str(), 1);
+  }
+  TEST_CASE("rootfs_identity: the image's digest, or a digest of a dir tree that any edit changes") {
+    Scratch s;
+    RootfsTree image_tree;
+    image_tree.dir = s.dest;
+    image_tree.sha256 = std::string(64, 'a');
+    CHECK(rootfs_identity(image_tree) == image_tree.sha256);
+
+    fs::create_directories(s.dest / "etc");
+    std::ofstream(s.dest / "etc/motd") << "hello\n";
+    RootfsTree dir_tree;
+    dir_tree.dir = s.dest;
+    const std::string first = rootfs_identity(dir_tree);
+    CHECK(first.rfind("dir-", 0) == 0);
+    CHECK(first.size() == 4 + 64);
+    CHECK(rootfs_identity(dir_tree) == first);
+    std::ofstream(s.dest / "etc/motd", std::ios::app) << "more\n";
+    const std::string edited = rootfs_identity(dir_tree);
+    CHECK(edited != first);
+    ::chmod((s.dest / "etc/motd").c_str(), 0600);
+    CHECK(rootfs_identity(dir_tree) != edited);
+    CHECK(scan_rootfs_tree(s.dest).entries == 2);
+    CHECK(scan_rootfs_tree(s.dest).bytes == 11);
+    fs::create_symlink("motd", s.dest / "etc/link");
+    const std::string linked = rootfs_identity(dir_tree);
+    fs::remove(s.dest / "etc/link");
+    fs::create_symlink("passwd", s.dest / "etc/link");
+    CHECK(rootfs_identity(dir_tree) != linked);
+    // A tree that cannot be read is an internal error, not an empty identity.
+    dir_tree.dir = s.file("missing");
+    CHECK_THROWS_AS(rootfs_identity(dir_tree), Error);
   }
 }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "log/console.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/interrupt.hpp"
@@ -46,15 +47,6 @@ std::vector<TreeEntry> walk_tree(const fs::path& root) {
     out.push_back(std::move(e));
   }
   return out;
-}
-
-std::string tree_digest(const fs::path& root) {
-  std::string text = root.string() + "\n";
-  for (const TreeEntry& e : walk_tree(root)) {
-    text += fmt::format("{}\t{:o} {}:{} {} {}.{}\n", e.rel, e.st.st_mode, e.st.st_uid, e.st.st_gid, e.st.st_size,
-                        e.st.st_mtim.tv_sec, e.st.st_mtim.tv_nsec);
-  }
-  return sha256_hex(text);
 }
 
 // Writes the tar of the tree into `fd` (one end of a socketpair), on its own thread, so
@@ -235,9 +227,10 @@ void import_image(const DockerClient& client, const RootfsTree& rootfs, const Im
 }  // namespace
 
 ImageName rootfs_image_name(const RootfsTree& rootfs) {
-  if (!rootfs.sha256.empty()) return ImageName{rootfs.sha256, rootfs.sha256.substr(0, 16)};
-  const std::string digest = tree_digest(rootfs.dir);
-  return ImageName{"dir-" + digest, "dir-" + digest.substr(0, 16)};
+  std::string id = rootfs_identity(rootfs);
+  // "<sha256>" -> tag "<16 hex>"; "dir-<sha256>" -> "dir-<16 hex>".
+  std::string tag = id.substr(0, (id.rfind("dir-", 0) == 0 ? 4 : 0) + 16);
+  return ImageName{std::move(id), std::move(tag)};
 }
 
 std::string ensure_rootfs_image(const DockerClient& client, const RootfsTree& rootfs) {

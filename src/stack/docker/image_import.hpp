@@ -2,8 +2,8 @@
 // The cached rootfs tree as a Docker image: imported once, tagged by digest, reused.
 //   image rootfs: gatebox/rootfs:<first 16 hex of the image's sha256>, label
 //                 gatebox.rootfs=<sha256>.
-//   dir rootfs:   no digest exists, so one is made from the tree as it is now (every
-//                 entry's path, type, mode, owner, size and mtime, plus the tree's path):
+//   dir rootfs:   no digest exists, so one is made from the tree as it is now
+//                 (rootfs_identity in rootfs/tree_identity.hpp):
 //                 gatebox/rootfs:dir-<16 hex>, label gatebox.rootfs=dir-<that sha256>.
 //                 An edit anywhere in the tree changes an mtime, hence the tag, and the
 //                 next run imports anew; the old image goes with `gatebox cache clear`.

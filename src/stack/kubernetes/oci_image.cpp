@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stack/docker/image_import.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/interrupt.hpp"
@@ -196,10 +196,10 @@ OciBlob layer_blob(const fs::path& file, std::uint64_t size) {
   return b;
 }
 
-// The cached layer of the tree, keyed by the rootfs image's digest (or, for a `dir` rootfs,
-// by the digest of the tree's listing, as the docker stack names its image).
+// The cached layer of the tree, keyed by rootfs_identity (the image's digest, or for a `dir`
+// rootfs a digest of the tree as it is now).
 OciBlob rootfs_layer(const RootfsTree& rootfs, const fs::path& cache_dir, const ProgressFn& progress) {
-  const std::string key = rootfs_image_name(rootfs).label;
+  const std::string key = rootfs_identity(rootfs);
   const fs::path dir = cache_dir / "kubernetes" / "layers";
   make_dirs(dir, 0700);
   const fs::path tar = dir / (key + "." + kLayerFormat + ".tar");

@@ -20,6 +20,7 @@
 
 #include "log/console.hpp"
 #include "rootfs/cache_layout.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "stack/vm/cpio_writer.hpp"
 #include "stack/vm/file_digest.hpp"
 #include "stack/vm/initramfs_detail.hpp"
@@ -165,12 +166,12 @@ fs::path base_initramfs(const RootfsTree& tree, const fs::path& agent, const fs:
   std::optional<TreeScan> scan;
   std::string rootfs_id = tree.sha256;
   if (rootfs_id.empty()) {
-    // A `dir` rootfs has no image digest: its listing stands in for one.
-    scan = scan_tree(tree.dir);
-    rootfs_id = "dir:" + scan->digest;
+    // A `dir` rootfs has no image digest: its listing stands in for one (rootfs_identity).
+    scan = scan_rootfs_tree(tree.dir);
+    rootfs_id = "dir-" + scan->digest;
   }
   fs::path dir = vm_cache_dir(cache_dir);
-  fs::path out = dir / fmt::format("initramfs-{}.cpio.zst", base_key(rootfs_id, agent_sha));
+  fs::path out = dir / base_initramfs_name(rootfs_id, base_key(rootfs_id, agent_sha));
   if (::access(out.c_str(), F_OK) == 0) return out;  // only ever appears by rename: complete
 
   fs::path lock_path = dir / "initramfs.lock";
@@ -179,7 +180,7 @@ fs::path base_initramfs(const RootfsTree& tree, const fs::path& agent, const fs:
   if (::access(out.c_str(), F_OK) == 0) return out;  // built by a concurrent run meanwhile
   sweep_stale_temp_files(dir);
 
-  if (!scan) scan = scan_tree(tree.dir);
+  if (!scan) scan = scan_rootfs_tree(tree.dir);
   if (scan->bytes > kMaxBaseBytes) {
     throw make_error(ExitCode::bad_input,
                      "the rootfs {} holds {} MiB of files; the VM stacks load it into the guest's RAM, which "

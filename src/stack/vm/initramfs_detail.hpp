@@ -1,5 +1,5 @@
 #pragma once
-// Internal to the VM stacks: the cache key of the base initramfs, exposed for tests.
+// Internal to the VM stacks: the cache key and name of the base initramfs, exposed for tests.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -7,16 +7,13 @@
 
 namespace gatebox::vm {
 
-struct TreeScan {
-  std::string digest;       // of every entry's (path, type, mode, owner, size, mtime, link target)
-  std::uint64_t bytes = 0;  // regular files' data
-  std::uint64_t entries = 0;
-};
-
-// A walk of `dir` that reads no file contents (lstat and readlink only).
-TreeScan scan_tree(const std::filesystem::path& dir);
-
 // sha256 of the builder's format, the rootfs identity, the agent's digest and kAgentProtocol.
 std::string base_key(std::string_view rootfs_id, std::string_view agent_sha);
+
+// "initramfs-<rootfs id>-<key>.cpio.zst": the rootfs identity (rootfs_identity) in the name
+// lets `gatebox cache prune|clear` drop the images of trees that left the cache.
+std::string base_initramfs_name(std::string_view rootfs_id, std::string_view key);
+// The rootfs identity in such a name; empty for any other name.
+std::string rootfs_id_of_base_initramfs(std::string_view name);
 
 }  // namespace gatebox::vm
