@@ -13,6 +13,7 @@
 #include "rootfs_test_util.hpp"
 #include "stack/vm/initramfs.hpp"
 #include "stack/vm/initramfs_detail.hpp"
+#include "stack/vm/vm_cache.hpp"
 
 using namespace gatebox;
 using namespace gatebox::vm;
@@ -181,6 +182,38 @@ TEST_SUITE("vm::initramfs") {
     fs::path second = base_initramfs(f.rootfs(""), f.agent, f.cache);
     CHECK(second != first);
     CHECK(read_cpio(test::slurp(second))["etc/private/secret"].data == "changed!");
+  }
+
+  TEST_CASE("the base image's name carries its rootfs, and cache prune keeps only live trees' images") {
+    const std::string sha(64, 'c'), key(64, 'd');
+    CHECK(base_initramfs_name(sha, key) == "initramfs-" + sha + "-" + key + ".cpio.zst");
+    CHECK(rootfs_id_of_base_initramfs(base_initramfs_name(sha, key)) == sha);
+    CHECK(rootfs_id_of_base_initramfs(base_initramfs_name("dir-" + sha, key)) == "dir-" + sha);
+    CHECK(rootfs_id_of_base_initramfs("initramfs-" + key + ".cpio.zst").empty());  // the older naming
+    CHECK(rootfs_id_of_base_initramfs(base_initramfs_name("x", key)).empty());
+    CHECK(rootfs_id_of_base_initramfs(base_initramfs_name(sha, "short")).empty());
+    CHECK(rootfs_id_of_base_initramfs("initramfs.lock").empty());
+
+    Fixture f;
+    const fs::path kept = base_initramfs(f.rootfs(), f.agent, f.cache);
+    const fs::path gone = base_initramfs(f.rootfs(std::string(64, 'b')), f.agent, f.cache);
+    const fs::path dir_tree = base_initramfs(f.rootfs(""), f.agent, f.cache);
+    CHECK(dir_tree.filename().string().rfind("initramfs-dir-", 0) == 0);
+    write(f.cache / "vm" / ("initramfs-" + key + ".cpio.zst"), "older naming");
+    write(f.cache / "vm" / ("vmlinux-" + sha), "current kernel");
+    write(f.cache / "vm" / ("vmlinux-" + key), "older kernel");
+    write(f.cache / "vm" / ("vmlinux-" + key + ".tmp-1"), "being written");
+    std::vector<std::string> lines = clear_vm_files(f.cache, {f.rootfs().sha256}, "vmlinux-" + sha);
+    CHECK(lines.size() == 4);
+    CHECK(fs::exists(kept));
+    CHECK_FALSE(fs::exists(gone));
+    CHECK_FALSE(fs::exists(dir_tree));
+    CHECK_FALSE(fs::exists(f.cache / "vm" / ("initramfs-" + key + ".cpio.zst")));
+    CHECK(fs::exists(f.cache / "vm" / ("vmlinux-" + sha)));
+    CHECK_FALSE(fs::exists(f.cache / "vm" / ("vmlinux-" + key)));
+    CHECK(fs::exists(f.cache / "vm" / ("vmlinux-" + key + ".tmp-1")));  // the temp-file sweep's
+    CHECK(fs::exists(f.cache / "vm" / "initramfs.lock"));
+    CHECK(clear_vm_files(f.cache, {f.rootfs().sha256}, "vmlinux-" + sha).empty());
   }
 
   TEST_CASE("concurrent first runs agree on one complete image") {

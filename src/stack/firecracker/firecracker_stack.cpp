@@ -9,6 +9,7 @@
 #include "stack/vm/tool_version.hpp"
 #include "stack/vm/vm_host.hpp"
 #include "stack/vm/vm_probe.hpp"
+#include "stack/vm/vm_cache.hpp"
 #include "stack/vm/vm_runner.hpp"
 #include "util/error.hpp"
 
@@ -66,6 +67,7 @@ class FirecrackerStack final : public Stack {
   RunOutcome run(const RunRequest& request) override { return vm::run_vm(vmm_, request); }
   std::string describe(const RunRequest& request) const override { return vm::describe_vm(vmm_, request); }
   std::vector<std::string> sweep(const fs::path& cache_dir) override { return vm::sweep_vm_runs(cache_dir); }
+  std::vector<std::string> clear_cache(const fs::path& cache_dir) override { return vm::clear_vm_cache(cache_dir); }
 
  private:
   Availability probe(const Profile& profile) const {

@@ -73,6 +73,15 @@ void keep_tail(std::string& text, std::string_view bytes) {
 
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 
+// A hard link of `kernel` at `link` (same file system: the cache's); `kernel` itself when it
+// cannot be linked (a kernel outside the cache, on another file system); empty when it is
+// gone (removed by `gatebox cache clear` since it was looked up).
+fs::path link_kernel(const fs::path& kernel, const fs::path& link) {
+  if (::link(kernel.c_str(), link.c_str()) == 0) return link;
+  if (errno == ENOENT) return {};
+  return kernel;
+}
+
 }  // namespace
 
 fs::path vm_run_dir(const fs::path& cache_dir, const std::string& run_id) {
@@ -155,9 +164,10 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   }
   const std::string binary = vmm.binary(profile);
   const bool kvm = vmm.use_kvm(profile);
-  const fs::path kernel = elf_vmlinux(find_kernel(vmm.configured_kernel(profile)).path, request.cache_dir);
+  const fs::path found_kernel = find_kernel(vmm.configured_kernel(profile)).path;
+  fs::path kernel = elf_vmlinux(found_kernel, request.cache_dir);
   const fs::path agent = find_agent();
-  const fs::path base = base_initramfs(request.rootfs, agent, request.cache_dir);
+  fs::path base = base_initramfs(request.rootfs, agent, request.cache_dir);
   check_interrupt();
 
   std::vector<sock_filter> bpf;
@@ -169,8 +179,17 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   run_dir.emplace(request.cache_dir, request.run_id);
   VmSpec spec;
   spec.run_dir = run_dir->path();
-  spec.kernel = kernel;
+  // The run boots from its own hard link of the kernel and its own copy of the initramfs,
+  // so `gatebox cache prune|clear` may drop the cached ones at any time. Between their lookup
+  // above and here it may already have: they are made again, once.
+  spec.kernel = link_kernel(kernel, run_dir->path() / "vmlinux");
+  if (spec.kernel.empty()) {
+    kernel = elf_vmlinux(found_kernel, request.cache_dir);
+    spec.kernel = link_kernel(kernel, run_dir->path() / "vmlinux");
+    if (spec.kernel.empty()) throw sys_error("link", kernel.string(), ENOENT);
+  }
   spec.initramfs = run_dir->path() / "initramfs.cpio";
+  if (::access(base.c_str(), F_OK) != 0) base = base_initramfs(request.rootfs, agent, request.cache_dir);
   write_run_initramfs(base, job, request.mounts, spec.initramfs);
   struct stat st{};
   if (::stat(spec.initramfs.c_str(), &st) != 0) throw sys_error("stat", spec.initramfs.string());
