@@ -168,6 +168,7 @@ _gatebox()
             ;;
         validate) _gatebox_files '*.toml' ;;
         cache) ((npos == 0)) && _gatebox_add 'list prune clear' ;;
+        stacks) _gatebox_add "${_gatebox_stacks% auto}" ;;
         help) ((npos == 0)) && _gatebox_add 'run validate stacks probe bench export cache' ;;
     esac
     # Nothing positional left to complete: offer the options (and "--" after run's profile).

@@ -84,8 +84,9 @@ complete -c gatebox -n '__gatebox_after_dashdash' -a '(__gatebox_gate_argv)'
 complete -c gatebox -n '__fish_seen_subcommand_from validate' -a '(__gatebox_profiles)' -d Profile
 complete -c gatebox -n '__fish_seen_subcommand_from validate' -l print -d 'Print each resolved profile as TOML'
 
-# stacks [--json]
+# stacks [--json] [STACK...]
 complete -c gatebox -n '__fish_seen_subcommand_from stacks' -l json -d 'Print JSON'
+complete -c gatebox -n '__fish_seen_subcommand_from stacks' -f -a 'native docker gvisor qemu firecracker kubernetes' -d 'Stack'
 
 # probe [--stack S]... [--json]
 set -l probe '__fish_seen_subcommand_from probe'

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "log/console.hpp"
+#include "stack/stack.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 
@@ -91,8 +92,14 @@ int cli_main(int argc, char** argv) {
     validate_cmd->add_flag("--print", validate_print, "Print each resolved profile as TOML");
 
     bool stacks_json = false;
+    std::vector<std::string> stacks_only;
     CLI::App* stacks_cmd = app.add_subcommand("stacks", "Which stacks work on this host, and why not");
     stacks_cmd->add_flag("--json", stacks_json, "Print JSON");
+    const std::vector<std::string> known_stacks(stack_names().begin(), stack_names().end());
+    stacks_cmd
+        ->add_option("STACK", stacks_only,
+                     "Only these stacks (default: every stack); then the exit status is 69 if one is unavailable")
+        ->check(CLI::IsMember(known_stacks));
 
     ProbeOptions probe;
     CLI::App* probe_cmd = app.add_subcommand("probe", "Which kernel features a gate can use in each stack");
@@ -161,7 +168,7 @@ int cli_main(int argc, char** argv) {
       return run_command(run);
     }
     if (validate_cmd->parsed()) return validate_command(validate_profiles, validate_print);
-    if (stacks_cmd->parsed()) return stacks_command(stacks_json);
+    if (stacks_cmd->parsed()) return stacks_command(stacks_json, stacks_only);
     if (probe_cmd->parsed()) {
       probe.quiet = global.quiet;
       return probe_command(probe);

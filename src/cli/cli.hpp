@@ -26,7 +26,7 @@ struct RunOptions {
 // Each returns the process exit code.
 int run_command(const RunOptions& options);
 int validate_command(const std::vector<std::string>& profiles, bool print);
-int stacks_command(bool json);
+int stacks_command(bool json, const std::vector<std::string>& only);
 // `export kubernetes`: the Job manifest `run` would submit; `push` sends the image first.
 int export_command(const RunOptions& options, const std::string& format, bool push);
 int cache_command(const std::string& action, const std::string& cache_dir, const std::string& older_than);

@@ -1,4 +1,5 @@
 // `gatebox validate`, `gatebox stacks` and `gatebox cache`: the commands that start no gate.
+#include <algorithm>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -32,21 +33,26 @@ int validate_command(const std::vector<std::string>& profiles, bool print) {
   return worst;
 }
 
-int stacks_command(bool json) {
+int stacks_command(bool json, const std::vector<std::string>& only) {
   nlohmann::json stacks = nlohmann::json::array();
   nlohmann::json host = host_facts();
+  bool all_available = true;
   for (std::string_view name : stack_names()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
     std::unique_ptr<Stack> stack = make_stack(name);
     Availability a = stack->probe_host();
+    all_available = all_available && a.available;
     nlohmann::json details = nlohmann::json::object();
     for (const auto& [key, value] : a.details) details[key] = value;
     // The daemon's version is known only to the docker stack, which asked it.
     if (name == "docker" && details.contains("docker")) host["versions"]["docker"] = details["docker"];
     stacks.push_back({{"name", name}, {"available", a.available}, {"reason", a.reason}, {"details", details}});
   }
+  // Named stacks make it a check for scripts: `gatebox stacks docker && ...`.
+  const int status = only.empty() || all_available ? 0 : static_cast<int>(ExitCode::unavailable);
   if (json) {
     std::cout << nlohmann::json{{"host", host}, {"stacks", stacks}}.dump(2) << "\n";
-    return 0;
+    return status;
   }
   for (const nlohmann::json& s : stacks) {
     const bool ok = s["available"].get<bool>();
@@ -59,7 +65,7 @@ int stacks_command(bool json) {
   }
   std::cout << "host\n";
   for (const auto& [key, value] : host_fact_lines(host)) std::cout << fmt::format("    {:<18} {}\n", key, value);
-  return 0;
+  return status;
 }
 
 int cache_command(const std::string& action, const std::string& cache_dir_opt, const std::string& older_than) {

@@ -17,9 +17,10 @@ mkdir -p "$GATEBOX_CACHE"
 fail() { echo "FAIL: evidence $check: $*" >&2; exit 1; }
 skip() { echo "SKIP: evidence $check: $*"; exit 77; }
 
-# "yes" or "no<TAB>reason" for a stack, from `gatebox stacks --json`.
+# "yes" or "no<TAB>reason" for a stack, from `gatebox stacks --json STACK` (exit 69 when
+# unavailable).
 stack_status() {
-  "$GATEBOX" stacks --json | python3 -c '
+  { "$GATEBOX" stacks --json "$1" || [ $? = 69 ]; } | python3 -c '
 import json, sys
 for s in json.load(sys.stdin)["stacks"]:
     if s["name"] == sys.argv[1]:
@@ -169,6 +170,26 @@ print("firecracker" if "firecracker" in off else (off[0] if off else ""))')
   [ -n "$stack" ] || skip "every stack is available on this host"
   reason=$(stack_status "$stack")
   reason=${reason#*$'\t'}
+  # `gatebox stacks STACK`: that stack alone, and exit 69; with an available one beside it,
+  # still 69; an available one alone, 0; an unknown name, a usage error.
+  rc=0
+  "$GATEBOX" stacks "$stack" >"$T/one.txt" 2>"$T/err" || rc=$?
+  [ "$rc" = 69 ] || fail "gatebox stacks $stack exited with $rc, expected 69: $(cat "$T/err")"
+  grep -qF -- "$stack" "$T/one.txt" && grep -qF -- "$reason" "$T/one.txt" || fail "gatebox stacks $stack lacks the reason:
+$(cat "$T/one.txt")"
+  [ "$(grep -c '^[a-z]' "$T/one.txt")" = 2 ] || fail "gatebox stacks $stack lists other stacks:
+$(cat "$T/one.txt")"
+  if [ "$(stack_status native)" = yes ]; then
+    rc=0
+    "$GATEBOX" stacks --json native "$stack" >"$T/two.json" 2>"$T/err" || rc=$?
+    [ "$rc" = 69 ] || fail "gatebox stacks native $stack exited with $rc, expected 69"
+    python3 -c 'import json, sys; assert [s["name"] for s in json.load(open(sys.argv[1]))["stacks"]] == ["native", sys.argv[2]]' \
+      "$T/two.json" "$stack" || fail "gatebox stacks --json native $stack: $(cat "$T/two.json")"
+    "$GATEBOX" stacks native >/dev/null 2>"$T/err" || fail "gatebox stacks native exited with $?: $(cat "$T/err")"
+  fi
+  rc=0
+  "$GATEBOX" stacks nosuchstack >/dev/null 2>"$T/err" || rc=$?
+  [ "$rc" = 64 ] || fail "gatebox stacks nosuchstack exited with $rc, expected 64 (usage)"
   "$GATEBOX" probe --stack "$stack" --cache-dir "$GATEBOX_CACHE" >"$T/probe.txt" 2>"$T/err" ||
     fail "probe of the unavailable $stack exited with $?: $(cat "$T/err")"
   grep -qF -- "$stack: $reason" "$T/probe.txt" || fail "probe's text lacks '$stack: $reason':

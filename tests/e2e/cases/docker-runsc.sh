@@ -6,7 +6,7 @@
 
 has_runsc_runtime() {
   # gatebox's own view first (docker details), then the daemon's.
-  "$GATEBOX" stacks --json 2>/dev/null | python3 -c '
+  { "$GATEBOX" stacks --json docker 2>/dev/null || true; } | python3 -c '
 import json, sys
 data = json.load(sys.stdin)
 for s in data["stacks"] if isinstance(data, dict) else data:
