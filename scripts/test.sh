@@ -58,10 +58,10 @@ fi
 ) &
 k8s_pid=$!
 
-# -j2: the cases of one stack at a time hold the "sandbox" lock (tests/e2e/CMakeLists.txt)
-# and the unit tests beside them.
+# -j3: each stack's cases hold that stack's lock (tests/e2e/CMakeLists.txt), so up to three
+# stacks' suites run side by side (they mostly wait on daemons, guests and timers).
 rc_main=0
-ctest --test-dir build --output-on-failure -j2 -LE kubernetes "$@" || rc_main=$?
+ctest --test-dir build --output-on-failure -j3 -LE kubernetes "$@" || rc_main=$?
 rc_k8s=0
 wait "$k8s_pid" || rc_k8s=$?
 k8s_pid=
