@@ -12,6 +12,7 @@ targets=(profile archive frames)
 # fuzz.sh 60, seed 1): what -runs is made of.
 declare -A rate=([profile]=2500 [archive]=1000 [frames]=1600)
 
+. scripts/ccache-env.sh
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc)"
 
