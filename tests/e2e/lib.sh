@@ -143,6 +143,14 @@ make_profile() {
   PROFILE=$file
 }
 
+# The kubernetes stack's lanes (tests/e2e/CMakeLists.txt) run in namespaces of their own on
+# the test cluster: lane 0 in its kubeconfig's (gates), lane 1 in gates-1. Against another
+# cluster (KUBECONFIG), every lane uses the kubeconfig's namespace.
+K8S_NAMESPACE=
+if [ "${GATEBOX_E2E_LANE:-0}" = 1 ] && [ "${KUBECONFIG:-}" = /var/lib/e2e-k8s/kubeconfig ]; then
+  K8S_NAMESPACE=gates-1
+fi
+
 # The options every run of the suite uses; the case's own follow. A case may set GB_PREFIX
 # (a command array to run gatebox through, e.g. setpriv), GB_BIN, GB_CACHE and GB_REPORT.
 GB_PREFIX=()
@@ -153,6 +161,7 @@ gb_args() {
   local stack_args=()
   if [ "$GATEBOX_STACK" = kubernetes ]; then
     stack_args=(--set "stack.kubernetes.registry=\"$GATEBOX_K8S_REGISTRY\"")
+    [ -z "$K8S_NAMESPACE" ] || stack_args+=(--set "stack.kubernetes.namespace=\"$K8S_NAMESPACE\"")
   fi
   GB_ARGV=(${GB_PREFIX[@]+"${GB_PREFIX[@]}"} "$GB_BIN" run --stack "$GATEBOX_STACK" ${stack_args[@]+"${stack_args[@]}"}
     --cache-dir "$GB_CACHE" --report "$GB_REPORT" --log-format plain "$@")
@@ -368,7 +377,7 @@ leftovers() {
     # else kubectl for a cluster of KUBECONFIG), and the runs' sweep records.
     local pki=/var/lib/e2e-k8s/pki kind
     if [ -r "$pki/admin.token" ] && [ "${KUBECONFIG:-}" = /var/lib/e2e-k8s/kubeconfig ]; then
-      for kind in apis/batch/v1/jobs api/v1/pods; do
+      for kind in apis/batch/v1/namespaces/${K8S_NAMESPACE:-gates}/jobs api/v1/namespaces/${K8S_NAMESPACE:-gates}/pods; do
         curl -sS --max-time 10 --cacert "$pki/ca.crt" -H "Authorization: Bearer $(cat "$pki/admin.token")" \
           "https://10.217.0.2:6443/$kind?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dgatebox" 2>/dev/null |
           python3 -c 'import json,sys

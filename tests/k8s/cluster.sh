@@ -8,9 +8,9 @@
 #           first build takes ~15 min on 2 cores, later calls return at once.
 #   start   Wipes state of earlier starts, then runs etcd, the control plane, its own
 #           containerd, kubelet and docker-registry inside the network namespace `e2e-k8s`.
-#           Waits until node `e2e-k8s` is Ready and namespace `gates` has its default
-#           ServiceAccount. Writes /var/lib/e2e-k8s/kubeconfig (admin, namespace gates) and
-#           /var/lib/e2e-k8s/kubeconfig-viewer.
+#           Waits until node `e2e-k8s` is Ready and namespaces `gates` and `gates-1` have
+#           their default ServiceAccount. Writes /var/lib/e2e-k8s/kubeconfig (admin,
+#           namespace gates) and /var/lib/e2e-k8s/kubeconfig-viewer.
 #   stop    Stops what start started (pidfiles), kills the pods' shims, unmounts, removes the
 #           netns, the veth, state and empty kubepods cgroups. Keeps the build cache.
 #           If start fails, what it started keeps running for inspection; stop cleans up.
@@ -26,7 +26,7 @@
 # registry, kubelet, etcd). Pod-to-pod traffic on the bridge is layer 2 and not filtered.
 #
 # Users (token auth): admin (system:masters); system:node:e2e-k8s (system:nodes); `viewer`,
-# which RBAC lets only get/list/watch jobs and pods in namespace `gates`.
+# which RBAC lets only get/list/watch jobs and pods in namespaces `gates` and `gates-1`.
 #
 # No path here says "gatebox": the end-to-end suite counts mounts and processes whose path
 # says so as leftovers of its runs.
@@ -443,21 +443,29 @@ EOF
     --oom-score-adj=0 --node-status-update-frequency=4s \
     --pod-max-pids=256
 
-  step "namespace gates, viewer RBAC"
-  local t
+  step "namespaces gates and gates-1, viewer RBAC"
+  local t ns
   t=$(admin_token)
-  kcurl "$t" POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"gates"}}' >/dev/null
+  # The tests' two lanes run side by side, one namespace each (tests/e2e/CMakeLists.txt).
+  for ns in gates gates-1; do
+    kcurl "$t" POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"'$ns'"}}' >/dev/null
+    kcurl "$t" POST /apis/rbac.authorization.k8s.io/v1/namespaces/$ns/roles \
+      '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"viewer"},"rules":[{"apiGroups":["batch"],"resources":["jobs"],"verbs":["get","list","watch"]},{"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]}]}' >/dev/null
+    kcurl "$t" POST /apis/rbac.authorization.k8s.io/v1/namespaces/$ns/rolebindings \
+      '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"viewer"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"viewer"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"viewer"}]}' >/dev/null
+  done
   # A RuntimeClass for containerd's runc handler, so that stack.kubernetes.runtime_class has
   # one to name here (gVisor's would need containerd-shim-runsc-v1, which Debian lacks).
   kcurl "$t" POST /apis/node.k8s.io/v1/runtimeclasses \
     '{"apiVersion":"node.k8s.io/v1","kind":"RuntimeClass","metadata":{"name":"runc"},"handler":"runc"}' >/dev/null
-  kcurl "$t" POST /apis/rbac.authorization.k8s.io/v1/namespaces/gates/roles \
-    '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"viewer"},"rules":[{"apiGroups":["batch"],"resources":["jobs"],"verbs":["get","list","watch"]},{"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]}]}' >/dev/null
-  kcurl "$t" POST /apis/rbac.authorization.k8s.io/v1/namespaces/gates/rolebindings \
-    '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"viewer"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"viewer"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"viewer"}]}' >/dev/null
 
-  sa_ok() { kcurl "$t" GET /api/v1/namespaces/gates/serviceaccounts/default | jq -e '.metadata.name == "default" and (.secrets | length > 0)'; }
-  wait_for 60 "ServiceAccount gates/default" kube-controller-manager kube-apiserver -- sa_ok
+  sa_ok() {
+    local n
+    for n in gates gates-1; do
+      kcurl "$t" GET /api/v1/namespaces/$n/serviceaccounts/default | jq -e '.metadata.name == "default" and (.secrets | length > 0)' || return 1
+    done
+  }
+  wait_for 60 "ServiceAccount default in gates and gates-1" kube-controller-manager kube-apiserver -- sa_ok
   step "registry"
   reg_ok() { curl -fsS --noproxy '*' --max-time 1 "http://$registry/v2/"; }
   wait_for 30 docker-registry registry -- reg_ok
