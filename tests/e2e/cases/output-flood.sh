@@ -33,6 +33,8 @@ shown=$(wc -c <"$T/stdout")
 [ "$shown" -le $((1024 * 1024 + 128 * 1024)) ] ||
   fail "expected at most about 1 MiB of stdout, got $shown bytes"
 [ "$shown" -ge $((512 * 1024)) ] || fail "expected the first 1 MiB of output to be shown, got $shown bytes"
-expect_faster_than 60
+# Only against a hang: a gate blocked on its output would hit the 120 s timeout (exit 1).
+# Through an emulated serial port on a loaded machine the 1 MiB alone takes a minute.
+expect_faster_than 110
 expect_no_leftovers
 pass "took ${GB_SECS}s"
