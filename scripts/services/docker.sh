@@ -50,6 +50,14 @@ JSON
   for _ in $(seq 600); do
     if answers; then
       echo "docker: started dockerd (pid $pid, log $state/dockerd.log)"
+      # Its data root is this script's: containers of gatebox runs in it were left by an
+      # earlier test run that was killed before its gatebox could remove them.
+      local stale
+      stale=$(docker -H "unix://$socket" ps -aq --filter label=gatebox.run 2>/dev/null || true)
+      if [ -n "$stale" ]; then
+        echo "docker: removing $(echo "$stale" | wc -l) container(s) an interrupted earlier test run left"
+        echo "$stale" | xargs docker -H "unix://$socket" rm -f >/dev/null 2>&1 || true
+      fi
       exit 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then

@@ -177,7 +177,7 @@ RunOutcome run_docker(const DockerClient& client, const RunRequest& request) {
   const Profile& profile = request.profile;
   RunOutcome outcome;
 
-  const std::string image = ensure_rootfs_image(client, request.rootfs);
+  const std::string image = ensure_rootfs_image(client, request.rootfs, request.cache_dir);
   check_interrupt();
 
   const nlohmann::json spec = render_container_create(

@@ -115,19 +115,23 @@ class DockerStack final : public Stack {
     return removed;
   }
 
-  // After `cache prune|clear`: the images whose cache entry is gone, and the images of
-  // `dir` rootfs trees (they have no entry). An image a container still uses stays.
+  // After `cache prune|clear`: the images this cache's runs imported whose cache entry is
+  // gone, and those of `dir` rootfs trees (they have no entry). Images another cache's runs
+  // imported stay (images of a gatebox that did not label them are taken as this cache's);
+  // so does an image a container still uses.
   std::vector<std::string> clear_cache(const std::filesystem::path& cache_dir) override {
     std::vector<std::string> removed;
     std::set<std::string> kept;
     for (const CacheEntry& e : cache_list(cache_dir)) kept.insert(e.sha256);
+    const std::string this_cache = cache_label_value(cache_dir);
     try {
       DockerClient client(resolve_docker_endpoint("", docker_env_from_process()), 2000);
       nlohmann::json list = get_json(client, "/images/json?filters=" + label_filter(kRootfsLabel), 30'000);
       for (const nlohmann::json& img : list) {
         if (!img.is_object() || !img.contains("Labels") || !img["Labels"].is_object()) continue;
         const std::string digest = img["Labels"].value(kRootfsLabel, "");
-        if (kept.count(digest) != 0) continue;
+        const std::string owner = img["Labels"].value(kCacheLabel, this_cache);
+        if (kept.count(digest) != 0 || owner != this_cache) continue;
         const std::string id = str(img, "Id");
         Response r = client.call("DELETE", "/images/" + url_encode(id) + "?force=0", "", 60'000);
         if (r.status == 200) {

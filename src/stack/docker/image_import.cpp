@@ -171,7 +171,7 @@ bool image_matches(const DockerClient& client, const ImageName& name) {
   return labels != nullptr && labels->is_object() && labels->value(kRootfsLabel, "") == name.label;
 }
 
-void import_image(const DockerClient& client, const RootfsTree& rootfs, const ImageName& name) {
+void import_image(const DockerClient& client, const RootfsTree& rootfs, const ImageName& name, const std::string& cache) {
   std::vector<TreeEntry> entries = walk_tree(rootfs.dir);
   std::uint64_t total = 0;
   for (const TreeEntry& e : entries) {
@@ -182,8 +182,10 @@ void import_image(const DockerClient& client, const RootfsTree& rootfs, const Im
   Fd reader(sv[0]);
   TarProducer producer(rootfs.dir, std::move(entries), Fd(sv[1]));
 
-  const std::string path = fmt::format("/images/create?fromSrc=-&repo={}&tag={}&changes={}", url_encode(kImageRepo),
-                                       url_encode(name.tag), url_encode(std::string("LABEL ") + kRootfsLabel + "=" + name.label));
+  const std::string path =
+      fmt::format("/images/create?fromSrc=-&repo={}&tag={}&changes={}&changes={}", url_encode(kImageRepo),
+                  url_encode(name.tag), url_encode(std::string("LABEL ") + kRootfsLabel + "=" + name.label),
+                  url_encode(std::string("LABEL ") + kCacheLabel + "=" + cache));
   std::unique_ptr<Transfer> t = client.transfer("POST", path, 0);
   std::uint64_t sent = 0;
   bool interrupted = false;
@@ -233,11 +235,15 @@ ImageName rootfs_image_name(const RootfsTree& rootfs) {
   return ImageName{std::move(id), std::move(tag)};
 }
 
-std::string ensure_rootfs_image(const DockerClient& client, const RootfsTree& rootfs) {
+std::string cache_label_value(const fs::path& cache_dir) {
+  return sha256_hex(fs::absolute(cache_dir).lexically_normal().string()).substr(0, 16);
+}
+
+std::string ensure_rootfs_image(const DockerClient& client, const RootfsTree& rootfs, const fs::path& cache_dir) {
   const ImageName name = rootfs_image_name(rootfs);
   if (!image_matches(client, name)) {
     Console::get().detail(fmt::format("importing {} into Docker as {}", rootfs.dir.string(), name.ref()));
-    import_image(client, rootfs, name);
+    import_image(client, rootfs, name, cache_label_value(cache_dir));
   }
   return name.ref();
 }

@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # `gatebox cache clear` takes with the rootfs trees what each stack keeps for them elsewhere
 # (docker: the imported image; qemu, firecracker: the guest's base initramfs; kubernetes: the
-# OCI layer), and the next run makes them again and passes. A private cache, so that the
-# suite's shared one keeps its trees.
+# OCI layer) — but not what another cache's runs use — and the next run makes them again
+# and passes. A private cache, so that the suite's shared one keeps its trees.
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 
+# An image of its own (the test image plus one file), so that this case's runs are the ones
+# that import it into docker, build its initramfs, push its layer.
+command -v zstd >/dev/null || skip "zstd is needed to make an image of this case's own"
+zstd -q -dc "$IMAGE" >"$T/image.tar"
+echo "$MARKER" >"$T/marker-file"
+tar --append -f "$T/image.tar" -C "$T" marker-file
 make_profile clear <<EOF2
 name = "e2e-cache-clear"
 [rootfs]
-image = "$IMAGE"
+image = "$T/image.tar"
 [run]
 argv = ["/bin/sh", "-c", "echo ran $MARKER"]
 [limits]
 timeout = "60s"
 EOF2
 GB_CACHE="$T/cache"
-sha=$(sha256sum <"$IMAGE" | cut -d' ' -f1)
+sha=$(sha256sum <"$T/image.tar" | cut -d' ' -f1)
 
 # What the stack keeps for this rootfs besides the tree, one line each; nothing when none.
 kept_for_rootfs() {
@@ -37,6 +43,14 @@ expect_stdout_has "ran $MARKER"
 case $GATEBOX_STACK in
   qemu | firecracker | kubernetes | docker)
     [ -n "$(kept_for_rootfs)" ] || fail "after a run, nothing of the rootfs is kept by the $GATEBOX_STACK stack"
+    ;;
+esac
+
+# Another cache's clear leaves all of it (the docker daemon is shared by every cache).
+"$GB_BIN" cache clear --cache-dir "$T/other-cache" >"$T/other.out" 2>&1 || fail "cache clear of an empty cache: $(cat "$T/other.out")"
+case $GATEBOX_STACK in
+  qemu | firecracker | kubernetes | docker)
+    [ -n "$(kept_for_rootfs)" ] || fail "cache clear of another cache removed what this cache's run left: $(cat "$T/other.out")"
     ;;
 esac
 
