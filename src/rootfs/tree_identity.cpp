@@ -76,4 +76,10 @@ std::string rootfs_identity(const RootfsTree& rootfs) {
   return "dir-" + scan_rootfs_tree(rootfs.dir).digest;
 }
 
+std::set<std::string> cached_rootfs_identities(const fs::path& cache_dir) {
+  std::set<std::string> ids;
+  for (const CacheEntry& e : cache_list(cache_dir)) ids.insert(e.sha256);
+  return ids;
+}
+
 }  // namespace gatebox

@@ -4,6 +4,7 @@
 // for a `dir` rootfs (which has none) a digest of the tree's listing as it is now.
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include "rootfs/rootfs.hpp"
@@ -24,5 +25,9 @@ TreeScan scan_rootfs_tree(const std::filesystem::path& dir);
 // an edit anywhere in the tree (a file's size, mode, owner or mtime, a link's target, an
 // entry added or removed) gives a new identity.
 std::string rootfs_identity(const RootfsTree& rootfs);
+
+// The identities of the image trees in the cache at `cache_dir` (cache_list's digests): what
+// the stacks' clear_cache keep their images, layers and initramfs images for.
+std::set<std::string> cached_rootfs_identities(const std::filesystem::path& cache_dir);
 
 }  // namespace gatebox

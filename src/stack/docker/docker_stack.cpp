@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rootfs/rootfs.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "stack/docker/container_spec.hpp"
 #include "stack/docker/docker_client.hpp"
 #include "stack/docker/docker_run.hpp"
@@ -121,8 +122,7 @@ class DockerStack final : public Stack {
   // so does an image a container still uses.
   std::vector<std::string> clear_cache(const std::filesystem::path& cache_dir) override {
     std::vector<std::string> removed;
-    std::set<std::string> kept;
-    for (const CacheEntry& e : cache_list(cache_dir)) kept.insert(e.sha256);
+    const std::set<std::string> kept = cached_rootfs_identities(cache_dir);
     const std::string this_cache = cache_label_value(cache_dir);
     try {
       DockerClient client(resolve_docker_endpoint("", docker_env_from_process()), 2000);

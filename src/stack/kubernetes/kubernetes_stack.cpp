@@ -28,6 +28,7 @@
 
 #include "log/console.hpp"
 #include "rootfs/rootfs.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "stack/exit_status.hpp"
 #include "stack/kubernetes/job_spec.hpp"
 #include "stack/kubernetes/kube_client.hpp"
@@ -490,8 +491,7 @@ class KubernetesStack final : public Stack {
   // no longer in the cache, and those of `dir` rootfs trees (they have no cache entry).
   std::vector<std::string> clear_cache(const fs::path& cache_dir) override {
     std::vector<std::string> removed;
-    std::set<std::string> kept;
-    for (const CacheEntry& e : cache_list(cache_dir)) kept.insert(e.sha256);
+    const std::set<std::string> kept = cached_rootfs_identities(cache_dir);
     std::error_code ec;
     for (const fs::directory_entry& e : fs::directory_iterator(cache_dir / "kubernetes" / "layers", ec)) {
       const std::string file = e.path().filename().string();

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "rootfs/rootfs.hpp"
+#include "rootfs/tree_identity.hpp"
 #include "stack/vm/file_digest.hpp"
 #include "stack/vm/initramfs_detail.hpp"
 #include "stack/vm/kernel.hpp"
@@ -24,7 +24,7 @@ std::vector<std::string> clear_vm_files(const fs::path& cache_dir, const std::se
     std::error_code file_ec;
     if (!e.is_regular_file(file_ec)) continue;
     std::string what;
-    if (name.rfind("initramfs-", 0) == 0 && name.find(".tmp-") == std::string::npos && name != "initramfs.lock") {
+    if (name.rfind("initramfs-", 0) == 0 && name.find(".tmp-") == std::string::npos) {
       const std::string id = rootfs_id_of_base_initramfs(name);
       if (!id.empty() && kept_rootfs.count(id) != 0) continue;
       what = fmt::format("removed the VM stacks' initramfs of rootfs {}", id.empty() ? "(unknown)" : id.substr(0, 20));
@@ -42,10 +42,9 @@ std::vector<std::string> clear_vm_files(const fs::path& cache_dir, const std::se
 std::vector<std::string> clear_vm_cache(const fs::path& cache_dir) {
   std::error_code ec;
   if (!fs::is_directory(cache_dir / "vm", ec)) return {};
-  std::set<std::string> kept;
   std::string kept_vmlinux;
   try {
-    for (const CacheEntry& e : cache_list(cache_dir)) kept.insert(e.sha256);
+    const std::set<std::string> kept = cached_rootfs_identities(cache_dir);
     std::string reason;
     const KernelChoice kernel = find_kernel_or_reason("", reason);
     if (!kernel.path.empty()) {
