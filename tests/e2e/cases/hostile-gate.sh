@@ -113,8 +113,11 @@ let_through=$(grep -aE '^(exe|ptrace-init|tiocsti|sysrq|core-pattern) .* ok\r?$'
 [ -z "$let_through" ] || fail "attacks that got through:
 $let_through"
 check_host_unchanged "the hostile gate"
-# The daemon holds the gate's output pipes: the run must still end when the gate does.
-expect_faster_than $((40 + boot))
+# The daemon holds the gate's output pipes (and sleeps 600 s): the run must still end when
+# the gate does, not at the profile's 60 s timeout, nor when the daemon's sleep ends. (A hang
+# bound only, far above any stack's start-up on a loaded machine.)
+expect_report timed_out false
+expect_faster_than $((150 + boot))
 expect_no_leftovers
 
 # A gate program whose interpreter is /proc/self/exe.

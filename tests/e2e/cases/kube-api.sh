@@ -59,8 +59,9 @@ if command -v docker-registry >/dev/null; then
     "$T/registry" "$port" >"$T/registry.yml"
   docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
   registry_pid=$!
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 600); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$registry_pid" 2>/dev/null || fail "docker-registry did not start: $(tail -n 5 "$T/registry.log")"
     sleep 0.1
   done
   gb_run "$PROFILE" --set "stack.kubernetes.registry=\"http://127.0.0.1:$port/gates\""
