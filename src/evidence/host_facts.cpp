@@ -19,25 +19,14 @@
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/interrupt.hpp"
+#include "util/kvm.hpp"
 
 namespace gatebox {
 namespace {
 
-constexpr unsigned long kKvmGetApiVersion = 0xAE00;  // _IO(KVMIO, 0x00)
-
 nlohmann::json kvm_fact() {
-  Fd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  if (!fd) {
-    const int e = errno;
-    if (e == ENOENT) return {{"usable", false}, {"detail", "no /dev/kvm: this host does not expose hardware virtualisation"}};
-    if (e == EACCES || e == EPERM) {
-      return {{"usable", false}, {"detail", "/dev/kvm: permission denied (join the group that owns it, usually kvm)"}};
-    }
-    return {{"usable", false}, {"detail", fmt::format("/dev/kvm: {}", std::strerror(e))}};
-  }
-  const int version = ::ioctl(fd.get(), kKvmGetApiVersion, 0);
-  if (version < 0) return {{"usable", false}, {"detail", fmt::format("KVM_GET_API_VERSION: {}", std::strerror(errno))}};
-  return {{"usable", true}, {"detail", fmt::format("/dev/kvm opens; KVM API version {}", version)}};
+  const KvmStatus k = kvm_status();
+  return {{"usable", k.usable}, {"detail", k.detail}};
 }
 
 nlohmann::json cgroup_fact() {

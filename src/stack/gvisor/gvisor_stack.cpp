@@ -23,6 +23,7 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
+#include "util/kvm.hpp"
 #include "util/process.hpp"
 #include "util/sha256.hpp"
 #include "rootfs/rootfs.hpp"
@@ -35,11 +36,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kVerdictMax = 64 * 1024;
-
-bool kvm_usable() {
-  Fd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  return fd.valid();
-}
 
 // Asked once per binary and process: runsc takes ~20 ms to print its help.
 const RunscFeatures& runsc_features(const std::string& binary) {
@@ -179,11 +175,12 @@ class GvisorStack final : public Stack {
       return a;
     }
     const RunscFeatures& f = runsc_features(binary);
-    const bool kvm = kvm_usable();
+    const KvmStatus kvm_state = kvm_status();
+    const bool kvm = kvm_state.usable;
     a.details.emplace_back("runsc", binary);
     a.details.emplace_back("version", f.version.empty() ? "unknown" : f.version);
     a.details.emplace_back("platforms", f.platforms.empty() ? "unknown" : join(f.platforms));
-    a.details.emplace_back("kvm", kvm ? "usable" : "no usable /dev/kvm");
+    a.details.emplace_back("kvm", kvm ? "usable" : kvm_state.detail);
     const std::string platform = choose_platform("auto", kvm, f);
     a.details.emplace_back("platform (auto)", platform);
     a.details.emplace_back("seccomp", seccomp_detail(f));
@@ -220,7 +217,12 @@ class GvisorStack final : public Stack {
                        profile.stack.gvisor.runsc);
     }
     const RunscFeatures& features = runsc_features(binary);
-    const std::string platform = choose_platform(profile.stack.gvisor.platform, kvm_usable(), features);
+    const KvmStatus kvm = kvm_status();
+    const std::string platform = choose_platform(profile.stack.gvisor.platform, kvm.usable, features);
+    if (platform == "kvm" && !kvm.usable) {
+      throw make_error(ExitCode::unavailable, "stack.gvisor.platform = \"kvm\": {}; use \"auto\" or \"ptrace\"",
+                       kvm.detail);
+    }
     if (!features.platforms.empty() && !features.has_platform(platform)) {
       throw make_error(ExitCode::unavailable, "stack.gvisor.platform = \"{}\": {} {} has only {}", platform, binary,
                        features.version, join(features.platforms));

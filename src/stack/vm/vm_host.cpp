@@ -19,31 +19,6 @@
 
 namespace gatebox::vm {
 
-KvmStatus kvm_status() {
-  KvmStatus s;
-  Fd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  if (!fd) {
-    const int err = errno;
-    if (err == ENOENT) {
-      s.detail = "/dev/kvm is missing (no hardware virtualisation here, or the kvm module is not loaded)";
-    } else if (err == EACCES || err == EPERM) {
-      s.detail = "/dev/kvm is not accessible to this user (add it to the kvm group)";
-    } else {
-      s.detail = fmt::format("/dev/kvm cannot be opened: {}", std::strerror(err));
-    }
-    return s;
-  }
-  const int version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
-  if (version != KVM_API_VERSION) {
-    s.detail = version < 0 ? fmt::format("/dev/kvm does not answer KVM_GET_API_VERSION: {}", std::strerror(errno))
-                           : fmt::format("/dev/kvm has API version {}, expected {}", version, KVM_API_VERSION);
-    return s;
-  }
-  s.usable = true;
-  s.detail = fmt::format("usable (/dev/kvm, API version {})", version);
-  return s;
-}
-
 std::optional<std::uint64_t> tsc_khz_from_cpuinfo(const std::string& cpuinfo) {
   std::istringstream in(cpuinfo);
   for (std::string line; std::getline(in, line);) {

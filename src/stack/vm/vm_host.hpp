@@ -6,14 +6,13 @@
 #include <optional>
 #include <string>
 
+#include "util/kvm.hpp"
+
 namespace gatebox::vm {
 
-struct KvmStatus {
-  bool usable = false;
-  std::string detail;  // "usable (API version 12)" or why not: "/dev/kvm is missing", ...
-};
-// Opens /dev/kvm read-write and asks KVM_GET_API_VERSION. Quick; starts nothing.
-KvmStatus kvm_status();
+// Whether KVM can run the guest: util/kvm.hpp's answer, shared with gVisor's platform choice.
+using gatebox::kvm_status;
+using gatebox::KvmStatus;
 
 // The host's TSC frequency in kHz: /sys/devices/system/cpu/cpu0/tsc_freq_khz where the
 // kernel exports it, else /proc/cpuinfo's "cpu MHz" of the first CPU. The latter is the
