@@ -13,7 +13,7 @@ stack.docker.host stack.docker.runtime stack.gvisor.runsc stack.gvisor.platform
 stack.qemu.binary stack.qemu.kernel stack.qemu.accel
 stack.firecracker.binary stack.firecracker.kernel
 stack.kubernetes.kubeconfig stack.kubernetes.context stack.kubernetes.namespace
-stack.kubernetes.runtime_class stack.kubernetes.registry stack.kubernetes.seccomp stack.kubernetes.seccomp_profile
+stack.kubernetes.runtime_class stack.kubernetes.registry stack.kubernetes.image_pull_secret stack.kubernetes.seccomp stack.kubernetes.seccomp_profile
 rootfs.image rootfs.dir rootfs.sha256 rootfs.max_bytes rootfs.max_entries
 run.argv run.cwd run.env run.user run.hostname
 limits.timeout limits.memory limits.pids limits.cpus limits.disk limits.output limits.open_files

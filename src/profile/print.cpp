@@ -87,6 +87,7 @@ std::string profile_to_toml(const Profile& p) {
   line("namespace", quote(p.stack.kubernetes.namespace_name));
   line("runtime_class", quote(p.stack.kubernetes.runtime_class));
   line("registry", quote(p.stack.kubernetes.registry));
+  line("image_pull_secret", quote(p.stack.kubernetes.image_pull_secret));
   line("seccomp", quote(p.stack.kubernetes.seccomp));
   line("seccomp_profile", quote(p.stack.kubernetes.seccomp_profile));
 

@@ -60,6 +60,7 @@ struct Profile {
       std::string namespace_name;  // TOML key "namespace"; empty: the context's namespace, else "default"
       std::string runtime_class;   // empty: the cluster's default runtime
       std::string registry;        // where the rootfs image is pushed: "host[:port]/repo" (https) or "http://host:port/repo"
+      std::string image_pull_secret;  // a Secret in the namespace the kubelet pulls with; empty: none
       std::string seccomp = "RuntimeDefault";  // RuntimeDefault | Localhost
       std::string seccomp_profile;             // with Localhost: the profile's path under the kubelet's seccomp root
     } kubernetes;

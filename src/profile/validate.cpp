@@ -84,6 +84,21 @@ TextCheck dns_label_check(std::string_view example) {
   };
 }
 
+// A Kubernetes object's name (a Secret's): a DNS subdomain, at most 253 characters of DNS
+// labels joined by '.'; empty means none.
+std::string check_object_name(std::string_view s) {
+  if (s.empty()) return "";  // none
+  bool ok = s.size() <= 253;
+  for (std::size_t i = 0; ok && i <= s.size();) {
+    const std::size_t dot = std::min(s.find('.', i), s.size());
+    ok = is_dns_label(s.substr(i, dot - i));
+    i = dot + 1;
+  }
+  if (ok) return "";
+  return fmt::format("'{}' is not a Kubernetes object name; use lower-case letters, digits, '-' and '.', "
+                     "e.g. \"registry-credentials\"", s);
+}
+
 // "host[:port]/repo" (https) or "http(s)://host[:port]/repo": the repository the rootfs image
 // is pushed to; gatebox adds the digest, so a tag or digest here would be ambiguous.
 std::string check_registry(std::string_view text) {
@@ -164,12 +179,14 @@ void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
   if (auto v = firecracker.string("kernel")) s.firecracker.kernel = host_file(*v, base);
 
   TableReader kube = r.sub("kubernetes");
-  kube.only({"kubeconfig", "context", "namespace", "runtime_class", "registry", "seccomp", "seccomp_profile"});
+  kube.only({"kubeconfig", "context", "namespace", "runtime_class", "registry", "image_pull_secret", "seccomp",
+             "seccomp_profile"});
   if (auto v = kube.string("kubeconfig")) s.kubernetes.kubeconfig = host_file(*v, base);
   if (auto v = kube.string("context")) s.kubernetes.context = *v;
   if (auto v = kube.string("namespace", dns_label_check("gates"))) s.kubernetes.namespace_name = *v;
   if (auto v = kube.string("runtime_class", dns_label_check("gvisor"))) s.kubernetes.runtime_class = *v;
   if (auto v = kube.string("registry", check_registry)) s.kubernetes.registry = *v;
+  if (auto v = kube.string("image_pull_secret", check_object_name)) s.kubernetes.image_pull_secret = *v;
   if (auto v = kube.choice("seccomp", {"RuntimeDefault", "Localhost"})) s.kubernetes.seccomp = *v;
   if (auto v = kube.string("seccomp_profile", check_seccomp_profile_path)) s.kubernetes.seccomp_profile = *v;
 }

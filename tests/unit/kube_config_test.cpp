@@ -17,8 +17,6 @@ namespace {
 // "-----BEGIN CERTIFICATE-----\nCA\n" and friends, base64-encoded as a kubeconfig holds them.
 constexpr const char* kCaPem = "CA PEM\n";
 constexpr const char* kCaB64 = "Q0EgUEVNCg==";  // base64 of kCaPem
-constexpr const char* kCertB64 = "Q0VSVCBQRU0K";  // "CERT PEM\n"
-constexpr const char* kKeyB64 = "S0VZIFBFTQo=";    // "KEY PEM\n"
 
 struct Scratch {
   TempDir tmp{fs::temp_directory_path(), "gatebox-kubecfg-"};
@@ -184,14 +182,5 @@ clusters: [{name: c, cluster: {server: "https://k", certificate-authority: nope.
 contexts: [{name: a, context: {cluster: c}}]
 )");
     CHECK(std::string(load_error(missing_file.string()).what()).find("nope.crt (no such file)") != std::string::npos);
-  }
-
-  TEST_CASE("base64") {
-    CHECK(decode_base64(kCaB64, "x") == kCaPem);
-    CHECK(decode_base64("Q0VS\nVCBQ RU0K", "x") == "CERT PEM\n");
-    CHECK(decode_base64("YQ", "x") == "a");
-    CHECK_THROWS_AS(decode_base64("a*b", "x"), Error);
-    (void)kCertB64;
-    (void)kKeyB64;
   }
 }

@@ -79,6 +79,7 @@ TEST_SUITE("kube::job") {
     CHECK(pod.at("enableServiceLinks") == false);
     CHECK(pod.at("hostname") == "gate-host");
     CHECK_FALSE(pod.contains("runtimeClassName"));
+    CHECK_FALSE(pod.contains("imagePullSecrets"));
     CHECK_FALSE(pod.contains("hostNetwork"));
     CHECK_FALSE(pod.contains("hostPID"));
     CHECK(at(pod, "/securityContext/runAsNonRoot") == true);
@@ -158,6 +159,7 @@ TEST_SUITE("kube::job") {
     f.profile.stack.kubernetes.seccomp = "Localhost";
     f.profile.stack.kubernetes.seccomp_profile = "gatebox/gate.json";
     f.profile.stack.kubernetes.runtime_class = "gvisor";
+    f.profile.stack.kubernetes.image_pull_secret = "registry-pull";
     f.profile.verdict.file = "/out/verdict.json";
     f.profile.run.hostname = "gate-1.local";  // not a DNS label: the pod keeps its own name
     const json job = f.render();
@@ -165,6 +167,7 @@ TEST_SUITE("kube::job") {
     CHECK(at(job, "/spec/template/spec/securityContext/seccompProfile") == localhost);
     CHECK(at(job, "/spec/template/spec/containers/0/securityContext/seccompProfile") == localhost);
     CHECK(at(job, "/spec/template/spec/runtimeClassName") == "gvisor");
+    CHECK(at(job, "/spec/template/spec/imagePullSecrets") == json::array({{{"name", "registry-pull"}}}));
     CHECK(at(job, "/spec/template/spec/containers/0/terminationMessagePath") == "/out/verdict.json");
     CHECK_FALSE(at(job, "/spec/template/spec").contains("hostname"));
 

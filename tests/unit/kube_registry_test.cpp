@@ -11,6 +11,44 @@
 using namespace gatebox;
 using namespace gatebox::kube;
 
+namespace {
+
+// The image of GATEBOX_KUBE_ROOTFS, built into a temp cache.
+struct TestImage {
+  TempDir cache{std::filesystem::temp_directory_path(), "gatebox-kpush-"};
+  OciImage image;
+  explicit TestImage(const char* rootfs) {
+    RootfsTree tree;
+    tree.dir = rootfs;
+    image = build_image(tree, {}, cache.path());
+  }
+};
+
+CredentialsLookup fixed(std::optional<RegistryCredentials> c) {
+  return [c](std::string_view) { return c; };
+}
+
+RegistryCredentials user_password(std::string user, std::string password) {
+  RegistryCredentials c;
+  c.username = std::move(user);
+  c.password = std::move(password);
+  c.source = "the test";
+  return c;
+}
+
+std::string push_error(const RegistryRef& ref, const OciImage& image, const CredentialsLookup& lookup) {
+  try {
+    push_image(ref, image, {}, lookup);
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::unavailable);
+    return e.what();
+  }
+  FAIL("expected an Error");
+  return {};
+}
+
+}  // namespace
+
 TEST_SUITE("kube::registry") {
   TEST_CASE("registry references") {
     RegistryRef r = parse_registry("registry.example.com/gates");
@@ -61,10 +99,8 @@ TEST_SUITE("kube::registry") {
     const char* registry = std::getenv("GATEBOX_KUBE_REGISTRY");
     const char* rootfs = std::getenv("GATEBOX_KUBE_ROOTFS");
     if (registry == nullptr || rootfs == nullptr) return;
-    TempDir cache(std::filesystem::temp_directory_path(), "gatebox-kpush-");
-    RootfsTree tree;
-    tree.dir = rootfs;
-    const OciImage image = build_image(tree, {}, cache.path());
+    const TestImage t(rootfs);
+    const OciImage& image = t.image;
     const RegistryRef ref = parse_registry(registry);
     int lines = 0;
     const PushResult first = push_image(ref, image, [&](std::string_view) { ++lines; });
@@ -91,5 +127,56 @@ TEST_SUITE("kube::registry") {
                                                        image.layers[0].digest);
     CHECK(blob.status == 200);
     CHECK(blob.header("content-length") == std::to_string(image.layers[0].size));
+  }
+
+  TEST_CASE("push to a registry with Basic authentication: none, wrong, Docker's config") {
+    const char* registry = std::getenv("GATEBOX_KUBE_BASIC_REGISTRY");
+    const char* rootfs = std::getenv("GATEBOX_KUBE_ROOTFS");
+    if (registry == nullptr || rootfs == nullptr) return;
+    const TestImage t(rootfs);
+    const RegistryRef ref = parse_registry(registry);
+    std::string e = push_error(ref, t.image, fixed(std::nullopt));
+    CHECK_MESSAGE(e.find("the registry " + ref.host + " wants credentials for checking for manifest") == 0, e);
+    CHECK_MESSAGE(e.find("`docker login " + ref.host + "`") != std::string::npos, e);
+    e = push_error(ref, t.image, fixed(user_password("basic-user", "wrong")));
+    CHECK_MESSAGE(e.find("rejected the credentials of user 'basic-user'") != std::string::npos, e);
+    CHECK_MESSAGE(e.find("(credentials from the test)") != std::string::npos, e);
+    CHECK(e.find("wrong") == std::string::npos);  // never the secret
+    // kube-registry.sh wrote DOCKER_CONFIG/config.json with the right ones.
+    const PushResult first = push_image(ref, t.image);
+    CHECK(first.manifest_pushed);
+    CHECK(first.blobs_pushed == 2);
+    const PushResult second = push_image(ref, t.image);
+    CHECK_FALSE(second.manifest_pushed);
+    CHECK(second.blobs_pushed == 0);
+  }
+
+  TEST_CASE("push to a registry with token authentication: credentials, an identity token, wrong, none") {
+    const char* registry = std::getenv("GATEBOX_KUBE_TOKEN_REGISTRY");
+    const char* rootfs = std::getenv("GATEBOX_KUBE_ROOTFS");
+    if (registry == nullptr || rootfs == nullptr) return;
+    const TestImage t(rootfs);
+    const RegistryRef ref = parse_registry(registry);
+    std::string e = push_error(ref, t.image, fixed(std::nullopt));
+    CHECK_MESSAGE(e.find("wants a token, and its token service http://127.0.0.1:") != std::string::npos, e);
+    CHECK_MESSAGE(e.find("refused an anonymous one (401: UNAUTHORIZED: bad user or password)") != std::string::npos, e);
+    e = push_error(ref, t.image, fixed(user_password("token-user", "wrong")));
+    CHECK_MESSAGE(e.find("refused user 'token-user' (401: UNAUTHORIZED: bad user or password) (credentials from the test)") !=
+                      std::string::npos,
+                  e);
+    RegistryCredentials bad_token;
+    bad_token.identity_token = "refresh-bad";
+    bad_token.source = "the test";
+    e = push_error(ref, t.image, fixed(bad_token));
+    CHECK_MESSAGE(e.find("refused the identity token (401") != std::string::npos, e);
+
+    const PushResult first = push_image(ref, t.image, {}, fixed(user_password("token-user", "token-pw")));
+    CHECK(first.manifest_pushed);
+    CHECK(first.blobs_pushed == 2);
+    RegistryCredentials good_token;
+    good_token.identity_token = "refresh-good";
+    const PushResult second = push_image(ref, t.image, {}, fixed(good_token));
+    CHECK_FALSE(second.manifest_pushed);
+    CHECK(second.image == first.image);
   }
 }

@@ -143,6 +143,7 @@ context = "ci-cluster"
 namespace = "gates"
 runtime_class = "kata-fc"
 registry = "http://127.0.0.1:5000/gatebox/rootfs"
+image_pull_secret = "ci.registry-pull"
 seccomp = "Localhost"
 seccomp_profile = "profiles/gate.json"
 [rootfs]
@@ -204,6 +205,7 @@ file = "/gatebox/verdict.json"
     CHECK(p.stack.kubernetes.namespace_name == "gates");
     CHECK(p.stack.kubernetes.runtime_class == "kata-fc");
     CHECK(p.stack.kubernetes.registry == "http://127.0.0.1:5000/gatebox/rootfs");
+    CHECK(p.stack.kubernetes.image_pull_secret == "ci.registry-pull");
     CHECK(p.stack.kubernetes.seccomp == "Localhost");
     CHECK(p.stack.kubernetes.seccomp_profile == "profiles/gate.json");
     CHECK(p.rootfs.image.empty());
@@ -670,6 +672,11 @@ file = "/gatebox/verdict.json"
     // Key formats are checked whatever the stack.
     check_rejected("[stack.kubernetes]\nnamespace = \"Gates\"\n", "stack.kubernetes.namespace: 'Gates' is not a DNS label");
     check_rejected("[stack.kubernetes]\nruntime_class = \"kata_fc\"\n", "stack.kubernetes.runtime_class: 'kata_fc' is not a DNS label");
+    for (const char* bad : {"Pull", "a..b", ".a", "a.", "a_b", "-a"}) {
+      CAPTURE(bad);
+      check_rejected(std::string("[stack.kubernetes]\nimage_pull_secret = \"") + bad + "\"\n",
+                     "stack.kubernetes.image_pull_secret: '" + std::string(bad) + "' is not a Kubernetes object name");
+    }
     check_rejected("[stack.kubernetes]\nseccomp_profile = \"../etc/x.json\"\n", "without \"..\"");
     check_rejected("[stack.kubernetes]\nseccomp_profile = \"/etc/x.json\"\n", "relative to the kubelet's seccomp root");
     for (const char* bad : {"registry.example.com", "registry.example.com/Gates", "host/repo:latest", "ftp://host/repo",

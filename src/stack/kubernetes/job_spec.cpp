@@ -232,6 +232,10 @@ json render_job(const JobInput& in) {
   };
   if (is_dns_label(p.run.hostname)) pod_spec["hostname"] = p.run.hostname;
   if (!p.stack.kubernetes.runtime_class.empty()) pod_spec["runtimeClassName"] = p.stack.kubernetes.runtime_class;
+  // A private registry: the kubelet pulls with this Secret (type kubernetes.io/dockerconfigjson).
+  if (!p.stack.kubernetes.image_pull_secret.empty()) {
+    pod_spec["imagePullSecrets"] = {{{"name", p.stack.kubernetes.image_pull_secret}}};
+  }
 
   const long long timeout_ms = p.limits.timeout.count();
   json metadata = {{"name", job_name(in.run_id)}, {"labels", labels(p, in.run_id)}};

@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "util/base64.hpp"
 #include "util/fs.hpp"
 
 namespace gatebox::kube {
@@ -145,33 +146,6 @@ std::string trim_space(std::string s) {
 }
 
 }  // namespace
-
-std::string decode_base64(std::string_view text, std::string_view what) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') { padding = true; continue; }
-    else if (std::isspace(static_cast<unsigned char>(c))) continue;
-    else throw make_error(ExitCode::unavailable, "{} is not base64 (unexpected '{}')", what, c);
-    if (padding) throw make_error(ExitCode::unavailable, "{} is not base64 (data after '=')", what);
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if (bits >= 6) throw make_error(ExitCode::unavailable, "{} is not base64 (truncated)", what);
-  return out;
-}
 
 KubeTarget load_kube_target(const std::string& kubeconfig_path, const std::string& context,
                             const std::string& namespace_override) {

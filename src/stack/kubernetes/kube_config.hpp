@@ -28,8 +28,4 @@ struct KubeTarget {
 KubeTarget load_kube_target(const std::string& kubeconfig_path, const std::string& context,
                             const std::string& namespace_override);
 
-// Standard base64 (with or without padding; whitespace ignored). Throws Error(69) naming
-// `what` when the text is not base64.
-std::string decode_base64(std::string_view text, std::string_view what);
-
 }  // namespace gatebox::kube

@@ -31,11 +31,19 @@ std::string registry_message(std::string_view body) {
   return text.empty() ? "(no message)" : text;
 }
 
-// `Bearer realm="https://auth.example.com/token",service="registry",scope="repository:a:pull"`.
-std::map<std::string, std::string> parse_challenge(std::string_view header) {
-  std::map<std::string, std::string> out;
-  if (header.size() < 7 || (header.substr(0, 7) != "Bearer " && header.substr(0, 7) != "bearer ")) return out;
-  std::size_t i = 7;
+// A WWW-Authenticate challenge: its scheme in lower case ("bearer", "basic") and its
+// parameters, e.g. `Bearer realm="https://auth.example.com/token",service="registry"`.
+struct Challenge {
+  std::string scheme;
+  std::map<std::string, std::string> params;
+};
+
+Challenge parse_challenge(std::string_view header) {
+  Challenge out;
+  std::size_t i = header.find(' ');
+  out.scheme = std::string(header.substr(0, i));
+  for (char& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (i == std::string_view::npos) return out;
   while (i < header.size()) {
     while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
     const std::size_t eq = header.find('=', i);
@@ -52,24 +60,30 @@ std::map<std::string, std::string> parse_challenge(std::string_view header) {
       value = std::string(header.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
       i = end == std::string_view::npos ? header.size() : end;
     }
-    out[key] = value;
+    out.params[key] = value;
   }
   return out;
 }
 
+// Talks to one registry. Requests go out anonymously; a 401 is answered the way its
+// challenge asks (a Bearer token from the token service, or Basic credentials), with the
+// credentials `docker login` stored (registry_auth.hpp), looked up only then. Credentials
+// and tokens go only to the registry's own origin, and to its token service over https.
 class Registry {
  public:
-  explicit Registry(const RegistryRef& ref) : ref_(ref), base_(ref.scheme + "://" + ref.host) {}
+  Registry(const RegistryRef& ref, CredentialsLookup lookup)
+      : ref_(ref), base_(ref.scheme + "://" + ref.host), lookup_(std::move(lookup)) {}
 
-  // One request; on a 401 with a Bearer challenge, fetches an anonymous token and retries once.
+  // One request; after a 401 it authenticates as challenged and retries once.
   // The body is `bytes`, or the file `file` when not empty.
   HttpResponse send(std::string_view method, const std::string& path_or_url, std::vector<std::string> headers,
                     const std::string& bytes = {}, const std::filesystem::path& file = {}) {
     const std::string url = path_or_url.rfind("http", 0) == 0 ? path_or_url : base_ + path_or_url;
+    const bool ours = same_origin(url, ref_.scheme, ref_.host);
     for (int attempt = 0;; ++attempt) {
       std::vector<std::string> h = headers;
       h.emplace_back("User-Agent: gatebox/" GATEBOX_VERSION);
-      if (!token_.empty()) h.push_back("Authorization: Bearer " + token_);
+      if (ours && !authorization_.empty()) h.push_back("Authorization: " + authorization_);
       HttpResponse r;
       try {
         r = file.empty() ? http_.request(method, url, h, bytes, 300'000) : http_.upload_file(method, url, h, file);
@@ -79,11 +93,29 @@ class Registry {
                          ref_.scheme == "https" ? " (for a registry without TLS, write the registry as http://HOST/REPO)"
                                                 : "");
       }
-      if (r.status != 401 || attempt > 0 || !fetch_token(r.header("www-authenticate"))) return r;
+      if (r.status != 401 || attempt > 0 || !ours || !authenticate(r.header("www-authenticate"))) return r;
     }
   }
 
-  Error failure(std::string_view what, const HttpResponse& r) const {
+  Error failure(std::string_view what, const HttpResponse& r) {
+    if (r.status == 401 || r.status == 403) {
+      // A HEAD's answer has no body to quote.
+      const std::string answer = r.body.empty() ? std::to_string(r.status)
+                                                : fmt::format("{}: {}", r.status, registry_message(r.body));
+      const std::optional<RegistryCredentials>& c = credentials();
+      if (!c) {
+        return make_error(ExitCode::unavailable,
+                          "the registry {} wants credentials for {} ({}); `docker login {}` stores them where gatebox "
+                          "reads them ({})",
+                          ref_.host, what, answer, ref_.host, config_for_display());
+      }
+      if (r.status == 401) {
+        return make_error(ExitCode::unavailable, "the registry {} rejected the credentials of {} for {} ({}) (credentials from {})",
+                          ref_.host, who(*c), what, answer, c->source);
+      }
+      return make_error(ExitCode::unavailable, "the registry {} does not let {} push to {} ({}) (credentials from {})",
+                        ref_.host, who(*c), ref_.repository, answer, c->source);
+    }
     return make_error(ExitCode::internal, "pushing to the registry {}/{}: {}: it answered {}: {}", ref_.host,
                       ref_.repository, what, r.status, registry_message(r.body));
   }
@@ -91,35 +123,93 @@ class Registry {
   const std::string& base() const { return base_; }
 
  private:
-  bool fetch_token(const std::string& challenge) {
-    const std::map<std::string, std::string> c = parse_challenge(challenge);
-    auto realm = c.find("realm");
-    if (realm == c.end() || realm->second.empty()) return false;
-    std::string url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&");
-    if (auto s = c.find("service"); s != c.end()) url += "service=" + url_escape(s->second) + "&";
-    url += "scope=" + url_escape("repository:" + ref_.repository + ":pull,push");
+  static std::string who(const RegistryCredentials& c) {
+    return c.username.empty() ? std::string("the identity token") : "user '" + c.username + "'";
+  }
+  static std::string config_for_display() {
+    const std::filesystem::path p = docker_config_path();
+    return p.empty() ? std::string("$DOCKER_CONFIG/config.json") : p.string();
+  }
+
+  const std::optional<RegistryCredentials>& credentials() {
+    if (!looked_up_) {
+      credentials_ = lookup_(ref_.host);
+      looked_up_ = true;
+    }
+    return credentials_;
+  }
+
+  bool authenticate(const std::string& header) {
+    const Challenge c = parse_challenge(header);
+    if (c.scheme == "bearer") return fetch_token(c);
+    if (c.scheme != "basic") return false;
+    const std::optional<RegistryCredentials>& creds = credentials();
+    if (!creds || creds->username.empty()) return false;
+    authorization_ = basic_authorization(*creds);
+    return true;
+  }
+
+  bool fetch_token(const Challenge& c) {
+    auto realm = c.params.find("realm");
+    if (realm == c.params.end() || realm->second.empty()) return false;
+    std::string query;
+    if (auto s = c.params.find("service"); s != c.params.end()) query += "service=" + url_escape(s->second) + "&";
+    query += "scope=" + url_escape("repository:" + ref_.repository + ":pull,push");
+    const std::optional<RegistryCredentials>& creds = credentials();
+    const std::string& url = realm->second;
+    if (creds && !may_send_credentials_to(url, ref_.scheme, ref_.host)) {
+      throw make_error(ExitCode::unavailable,
+                       "the registry {} sends token requests to {}, which is neither https nor the registry's own "
+                       "host: gatebox does not send the credentials from {} there",
+                       ref_.host, url_for_display(url), creds->source);
+    }
     HttpResponse r;
     try {
-      r = http_.request("GET", url, {"Accept: application/json"});
+      if (creds && !creds->identity_token.empty()) {
+        // The OAuth2 refresh-token grant, as `docker login` uses identity tokens.
+        r = http_.request("POST", url, {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
+                          query + "&grant_type=refresh_token&client_id=gatebox&refresh_token=" +
+                              url_escape(creds->identity_token));
+      } else {
+        std::vector<std::string> h{"Accept: application/json"};
+        if (creds) h.push_back("Authorization: " + basic_authorization(*creds));
+        r = http_.request("GET", url + (url.find('?') == std::string::npos ? "?" : "&") + query, h);
+      }
     } catch (const HttpUnreachable& e) {
       throw make_error(ExitCode::unavailable, "cannot reach the token service {} of the registry {}: {}",
                        url_for_display(url), ref_.host, e.why());
     }
     if (r.status != 200) {
-      throw make_error(ExitCode::internal,
-                       "the registry {} wants a token, and its token service {} refused an anonymous one ({}): {} "
-                       "(gatebox supports anonymous tokens only)",
-                       ref_.host, url_for_display(url), r.status, registry_message(r.body));
+      if (!creds) {
+        throw make_error(ExitCode::unavailable,
+                         "the registry {} wants a token, and its token service {} refused an anonymous one ({}: {}); "
+                         "`docker login {}` stores credentials where gatebox reads them ({})",
+                         ref_.host, url_for_display(url), r.status, registry_message(r.body), ref_.host,
+                         config_for_display());
+      }
+      throw make_error(ExitCode::unavailable, "the token service {} of the registry {} refused {} ({}: {}) (credentials from {})",
+                       url_for_display(url), ref_.host, who(*creds), r.status, registry_message(r.body), creds->source);
     }
     nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_object()) token_ = j.value("token", j.value("access_token", ""));
-    return !token_.empty();
+    std::string token;
+    if (j.is_object()) {
+      token = j.contains("token") && j["token"].is_string() ? j["token"].get<std::string>() : std::string();
+      if (token.empty() && j.contains("access_token") && j["access_token"].is_string()) {
+        token = j["access_token"].get<std::string>();
+      }
+    }
+    if (token.empty()) return false;
+    authorization_ = "Bearer " + token;
+    return true;
   }
 
   RegistryRef ref_;
   std::string base_;
+  CredentialsLookup lookup_;
   HttpClient http_;
-  std::string token_;
+  std::string authorization_;  // the whole header value: "Bearer ..." or "Basic ..."
+  std::optional<RegistryCredentials> credentials_;
+  bool looked_up_ = false;
 };
 
 // Where an upload's PUT goes: the Location of the POST (relative or absolute) plus the digest.
@@ -183,8 +273,10 @@ RegistryRef parse_registry(std::string_view text) {
 }
 
 PushResult push_image(const RegistryRef& ref, const OciImage& image,
-                      const std::function<void(std::string_view)>& progress) {
-  Registry reg(ref);
+                      const std::function<void(std::string_view)>& progress, const CredentialsLookup& lookup) {
+  Registry reg(ref, lookup ? lookup : CredentialsLookup([](std::string_view host) {
+    return find_registry_credentials(host);
+  }));
   PushResult result;
   result.image = ref.host + "/" + ref.repository + "@" + image.manifest_digest;
   const std::string repo_path = "/v2/" + ref.repository;

@@ -2,14 +2,16 @@
 // Pushes an OciImage to a registry over the OCI distribution API, by digest. Everything is
 // asked for with HEAD first: a registry that already has the manifest is sent nothing (an
 // unchanged rootfs costs one request per run), one that has some blobs gets only the rest.
-// Anonymous bearer tokens are fetched when the registry asks for them (401 with a Bearer
-// challenge); other authentication is not supported.
+// Requests are anonymous until the registry answers 401: then gatebox authenticates as the
+// challenge asks (a Bearer token from the registry's token service, or HTTP Basic), with the
+// credentials `docker login` stored for the host (registry_auth.hpp).
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 
 #include "stack/kubernetes/oci_image.hpp"
+#include "stack/kubernetes/registry_auth.hpp"
 
 namespace gatebox::kube {
 
@@ -31,10 +33,15 @@ struct PushResult {
   bool manifest_pushed = false;
 };
 
-// Throws Error(69) naming the registry when nothing answers, Error(70) with the registry's
+// Where credentials for a host come from; empty: find_registry_credentials (Docker's config).
+using CredentialsLookup = std::function<std::optional<RegistryCredentials>(std::string_view host)>;
+
+// Throws Error(69) naming the registry when nothing answers or it wants credentials that
+// are missing or refused (saying which, and from where), Error(70) with the registry's
 // error message otherwise, Error(130/143) when interrupted. `progress` gets a line per
 // blob pushed.
 PushResult push_image(const RegistryRef& ref, const OciImage& image,
-                      const std::function<void(std::string_view)>& progress = {});
+                      const std::function<void(std::string_view)>& progress = {},
+                      const CredentialsLookup& lookup = {});
 
 }  // namespace gatebox::kube
