@@ -67,8 +67,9 @@ Challenge parse_challenge(std::string_view header) {
 
 // Talks to one registry. Requests go out anonymously; a 401 is answered the way its
 // challenge asks (a Bearer token from the token service, or Basic credentials), with the
-// credentials `docker login` stored (registry_auth.hpp), looked up only then. Credentials
-// and tokens go only to the registry's own origin, and to its token service over https.
+// credentials `docker login` stored (registry_auth.hpp), looked up only then. Tokens and
+// credentials go only to the registry's own origin; credentials also to its token service,
+// over https (or plain http on the host of a registry the profile names as http://).
 class Registry {
  public:
   Registry(const RegistryRef& ref, CredentialsLookup lookup)
