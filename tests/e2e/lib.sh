@@ -128,6 +128,17 @@ fi
 
 # --- profiles and runs -------------------------------------------------------------------
 
+# make_own_image FILE: an image of the case's own, the test image plus /FILE holding the
+# marker, at $T/FILE.tar (set in OWN_IMAGE): no other case or run has it, so what its runs
+# import, build or push is this case's doing.
+make_own_image() {
+  command -v zstd >/dev/null || skip "zstd is needed to make an image of this case's own"
+  OWN_IMAGE=$T/$1.tar
+  zstd -q -dc "$IMAGE" >"$OWN_IMAGE"
+  echo "$MARKER" >"$T/$1"
+  tar --append -f "$OWN_IMAGE" -C "$T" "$1"
+}
+
 # make_profile NAME <<EOF ... EOF: writes the profile from stdin to $T/NAME.toml and prints
 # its path. In the text, @IMAGE@, @BUSYBOX_IMAGE@, @MARKER@ and @T@ are replaced (for quoted
 # heredocs; unquoted ones can use the shell variables directly).

@@ -19,11 +19,14 @@
 #
 # Network: the netns `e2e-k8s` is joined to the host by a veth pair, host side `e2ek8s0`
 # 10.217.0.1/30, netns side 10.217.0.2/30. The apiserver listens on 10.217.0.2:6443 (TLS,
-# self-signed CA) and the registry on 10.217.0.2:5000 (plain HTTP; containerd has a mirror
-# entry for it). Pods get 10.244.0.0/24 on a bridge inside the netns. Gates must run with
-# "network none" semantics, so pods reach nothing: ip_forward is 0 in the netns (no route
-# out) and iptables drops every packet from 10.244.0.0/24 to the netns itself (apiserver,
-# registry, kubelet, etcd). Pod-to-pod traffic on the bridge is layer 2 and not filtered.
+# self-signed CA), the registry on 10.217.0.2:5000 (plain HTTP; containerd has a mirror
+# entry for it) and a private one on 10.217.0.2:5001 (HTTP Basic, user `gates`, a password
+# made per start; its Docker client config is $state/docker-config, its pull Secret
+# `private-registry` in namespaces gates and gates-1). Pods get 10.244.0.0/24 on a bridge
+# inside the netns. Gates must run with "network none" semantics, so pods reach nothing:
+# ip_forward is 0 in the netns (no route out) and iptables drops every packet from
+# 10.244.0.0/24 to the netns itself (apiserver, registries, kubelet, etcd). Pod-to-pod
+# traffic on the bridge is layer 2 and not filtered.
 #
 # Users (token auth): admin (system:masters); system:node:e2e-k8s (system:nodes); `viewer`,
 # which RBAC lets only get/list/watch jobs and pods in namespaces `gates` and `gates-1`.
@@ -47,6 +50,9 @@ ns_ip=10.217.0.2
 pod_cidr=10.244.0.0/24
 api=https://$ns_ip:6443
 registry=$ns_ip:5000
+private_registry=$ns_ip:5001
+private_user=gates
+private_secret=private-registry
 pause_image=e2e-k8s.invalid/pause:3.4
 ctrd_sock=$run/containerd/containerd.sock
 host_dirs=(/var/log/pods /var/log/containers /var/lib/kubelet /var/lib/cni)
@@ -308,6 +314,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     conf_dir = "$state/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$registry"]
     endpoint = ["http://$registry"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$private_registry"]
+    endpoint = ["http://$private_registry"]
 EOF
   cat >"$state/cni/net.d/10-e2e-k8s.conflist" <<EOF
 {
@@ -373,6 +381,20 @@ storage:
 http:
   addr: $registry
 EOF
+  # The private registry: HTTP Basic, a password made per start. Gatebox pushes with it from
+  # a Docker client config (as `docker login` writes one); the nodes pull with the Secret
+  # $private_secret in each test namespace.
+  local password
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=32)))' \
+    "$private_user" "$password" >"$state/private-registry.htpasswd"
+  sed -e "s|rootdirectory: $state/registry|rootdirectory: $state/private-registry|" -e "s|addr: $registry|addr: $private_registry|" \
+    "$state/registry.yml" >"$state/private-registry.yml"
+  printf 'auth:\n  htpasswd:\n    realm: e2e-k8s\n    path: %s\n' "$state/private-registry.htpasswd" >>"$state/private-registry.yml"
+  mkdir -p "$state/docker-config"
+  private_auths=$(printf '{"auths":{"%s":{"auth":"%s"}}}' "$private_registry" "$(printf '%s:%s' "$private_user" "$password" | base64 -w0)")
+  printf '%s\n' "$private_auths" >"$state/docker-config/config.json"
+  chmod 0600 "$state/docker-config/config.json" "$state/private-registry.htpasswd"
 
   step "etcd, containerd, docker-registry"
   # etcd on tmpfs: nothing here needs to survive, and fsync on a busy disk is slow.
@@ -383,6 +405,7 @@ EOF
     --initial-cluster e2e-k8s=http://127.0.0.1:2380 --log-level warn
   spawn containerd containerd --config "$state/containerd/config.toml"
   spawn registry docker-registry serve "$state/registry.yml"
+  spawn private-registry docker-registry serve "$state/private-registry.yml"
 
   etcd_ok() { in_ns curl -fsS --noproxy '*' --max-time 1 http://127.0.0.1:2379/health; }
   wait_for 30 etcd etcd -- etcd_ok
@@ -453,6 +476,8 @@ EOF
       '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"viewer"},"rules":[{"apiGroups":["batch"],"resources":["jobs"],"verbs":["get","list","watch"]},{"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]}]}' >/dev/null
     kcurl "$t" POST /apis/rbac.authorization.k8s.io/v1/namespaces/$ns/rolebindings \
       '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"viewer"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"viewer"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"viewer"}]}' >/dev/null
+    kcurl "$t" POST /api/v1/namespaces/$ns/secrets \
+      '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"'$private_secret'"},"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"'"$(printf '%s' "$private_auths" | base64 -w0)"'"}}' >/dev/null
   done
   # A RuntimeClass for containerd's runc handler, so that stack.kubernetes.runtime_class has
   # one to name here (gVisor's would need containerd-shim-runsc-v1, which Debian lacks).
@@ -469,6 +494,9 @@ EOF
   step "registry"
   reg_ok() { curl -fsS --noproxy '*' --max-time 1 "http://$registry/v2/"; }
   wait_for 30 docker-registry registry -- reg_ok
+  # It answers 401 until one logs in: that answer means it is up.
+  private_reg_ok() { [ "$(curl -sS --noproxy '*' --max-time 1 -o /dev/null -w '%{http_code}' "http://$private_registry/v2/")" = 401 ]; }
+  wait_for 30 "private docker-registry" private-registry -- private_reg_ok
   step "node $node Ready"
   wait_for 90 "node $node" kubelet containerd kube-scheduler -- node_ready
   step "cluster up: KUBECONFIG=$state/kubeconfig"
@@ -516,7 +544,7 @@ stop() {
   [ "$(id -u)" = 0 ] || die "stop needs root"
   # Kubelet first, so it does not restart containers we are about to kill.
   stop_pids kubelet
-  stop_pids kube-scheduler kube-controller-manager kube-apiserver registry etcd containerd
+  stop_pids kube-scheduler kube-controller-manager kube-apiserver registry private-registry etcd containerd
   # The pods' shims outlive containerd; ours are the ones talking to our socket. Killing a
   # shim leaves its container's processes orphaned, so kill those (the shim's children) too.
   local pids
@@ -576,6 +604,9 @@ case ${1:-} in
     echo "KUBECONFIG=$state/kubeconfig"
     echo "GATEBOX_K8S_VIEWER_KUBECONFIG=$state/kubeconfig-viewer"
     echo "GATEBOX_K8S_REGISTRY=http://$registry/gates"
+    echo "GATEBOX_K8S_PRIVATE_REGISTRY=http://$private_registry/gates"
+    echo "GATEBOX_K8S_PRIVATE_DOCKER_CONFIG=$state/docker-config"
+    echo "GATEBOX_K8S_PULL_SECRET=$private_secret"
     ;;
   *) echo "usage: $0 build|start|stop|status|env" >&2; exit 64 ;;
 esac

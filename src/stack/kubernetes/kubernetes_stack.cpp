@@ -440,8 +440,16 @@ class KubernetesStack final : public Stack {
         break;
       }
       if (state.phase == kube::Phase::failed_to_start) {
-        throw make_error(ExitCode::internal, "the gate's pod could not start: {} (Job {}/{} deleted)",
-                         state.reason.value_or("no reason given"), ns, job_name);
+        std::string why = state.reason.value_or("no reason given");
+        // The registry took gatebox's push but refuses the node's pull: the one thing a
+        // profile author can change is the Secret the nodes pull with.
+        if (why.starts_with("image pull failed") && why.find("401 Unauthorized") != std::string::npos) {
+          why += profile.stack.kubernetes.image_pull_secret.empty()
+                     ? " (the registry wants credentials from the nodes: set stack.kubernetes.image_pull_secret)"
+                     : fmt::format(" (does the Secret {}/{} hold credentials for this registry?)", ns,
+                                   profile.stack.kubernetes.image_pull_secret);
+        }
+        throw make_error(ExitCode::internal, "the gate's pod could not start: {} (Job {}/{} deleted)", why, ns, job_name);
       }
       if ((state.phase == kube::Phase::running || state.phase == kube::Phase::finished) && !t_started &&
           !state.pod_name.empty()) {

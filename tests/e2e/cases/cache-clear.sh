@@ -6,23 +6,20 @@
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 
-# An image of its own (the test image plus one file), so that this case's runs are the ones
-# that import it into docker, build its initramfs, push its layer.
-command -v zstd >/dev/null || skip "zstd is needed to make an image of this case's own"
-zstd -q -dc "$IMAGE" >"$T/image.tar"
-echo "$MARKER" >"$T/marker-file"
-tar --append -f "$T/image.tar" -C "$T" marker-file
+# An image of its own, so that this case's runs are the ones that import it into docker,
+# build its initramfs, push its layer.
+make_own_image marker-file
 make_profile clear <<EOF2
 name = "e2e-cache-clear"
 [rootfs]
-image = "$T/image.tar"
+image = "$OWN_IMAGE"
 [run]
 argv = ["/bin/sh", "-c", "echo ran $MARKER"]
 [limits]
 timeout = "60s"
 EOF2
 GB_CACHE="$T/cache"
-sha=$(sha256sum <"$T/image.tar" | cut -d' ' -f1)
+sha=$(sha256sum <"$OWN_IMAGE" | cut -d' ' -f1)
 
 # What the stack keeps for this rootfs besides the tree, one line each; nothing when none.
 kept_for_rootfs() {
