@@ -138,10 +138,29 @@ HelperResult run_helper(const std::vector<std::string>& argv, std::string_view i
       }
     }
   }
-  // Ended, timed out or interrupted: the helper's whole group goes (it may have forked).
-  if (result.timed_out || signal_to_raise != 0) ::kill(-pid, SIGKILL);
+  // Its output is closed; it may still run (closed its streams and went on): it gets the
+  // rest of the time to exit.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  bool reaped = false;
+  while (!result.timed_out && signal_to_raise == 0) {
+    const pid_t got = ::waitpid(pid, &status, WNOHANG);
+    if (got == pid) {
+      reaped = true;
+      break;
+    }
+    if (got < 0 && errno != EINTR) break;
+    if (now_ms() >= deadline) {
+      result.timed_out = true;
+      break;
+    }
+    ::usleep(5'000);
+    signal_to_raise = pending_interrupt();
+  }
+  // Timed out or interrupted: the helper's whole group goes (it may have forked).
+  if (!reaped) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   if (signal_to_raise != 0) check_interrupt();
   if (WIFEXITED(status) && !result.timed_out) result.exit_code = WEXITSTATUS(status);

@@ -51,6 +51,10 @@ TEST_SUITE("util::helper_process") {
     const HelperResult slow = run_helper({"sh", "-c", "sleep 30 & sleep 30"}, "", 300);
     CHECK(slow.timed_out);
     CHECK(slow.exit_code == -1);
+    // One that closes its output and goes on is bounded too.
+    const HelperResult closed = run_helper({"sh", "-c", "exec >/dev/null 2>&1; sleep 30"}, "", 300);
+    CHECK(closed.timed_out);
+    CHECK(closed.exit_code == -1);
   }
 
   TEST_CASE("a program that is not installed is exit 69 naming it") {

@@ -115,7 +115,7 @@ printf '{"ServerURL":"%s","Username":"%s","Secret":"s3cret"}' "$host" "$host"
 )");
     d.helper("empty", R"(echo "credentials not found in native keychain"; exit 1
 )");
-    d.helper("broken", R"(echo "keyring locked" >&2; exit 2
+    d.helper("broken", R"(printf 'keyring\033[2J locked\n' >&2; exit 2
 )");
     const fs::path cfg = d.config(R"({"auths": {"r.io": {"auth": "ZmlsZTpmaWxl"}},
       "credsStore": "echo", "credHelpers": {"t.io": "tokens", "n.io": "empty", "b.io": "broken", "m.io": "missing"}})");
@@ -134,7 +134,7 @@ printf '{"ServerURL":"%s","Username":"%s","Secret":"s3cret"}' "$host" "$host"
     CHECK_FALSE(find_registry_credentials("n.io", cfg));
     Error e = lookup_error("b.io", cfg);
     CHECK(e.code() == ExitCode::unavailable);
-    CHECK(std::string(e.what()) == "the credential helper docker-credential-broken failed for b.io: keyring locked");
+    CHECK(std::string(e.what()) == "the credential helper docker-credential-broken failed for b.io: keyring [2J locked");
     e = lookup_error("m.io", cfg);
     CHECK(std::string(e.what()) == cfg.string() + " names the credential helper 'missing', but docker-credential-missing is not installed");
   }

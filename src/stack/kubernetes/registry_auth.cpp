@@ -48,16 +48,19 @@ std::optional<RegistryCredentials> from_helper(const std::string& name, std::str
     throw make_error(ExitCode::unavailable, "{} names the credential helper '{}', but {} is not installed",
                      config.string(), name, program);
   }
-  std::string said = r.err.empty() ? r.out : r.err;
+  // What it said, for the message: one line, no control characters, bounded.
+  std::string said = (r.err.empty() ? r.out : r.err).substr(0, 300);
   while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
+  for (char& c : said) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
   if (r.exit_code != 0) {
     if (said.find("credentials not found") != std::string::npos) return std::nullopt;
     if (r.timed_out) {
       throw make_error(ExitCode::unavailable, "the credential helper {} did not answer for {} within {} s", program,
                        host, kHelperTimeoutMs / 1000);
     }
-    throw make_error(ExitCode::unavailable, "the credential helper {} failed for {}: {}", program, host,
-                     said.substr(0, 300));
+    throw make_error(ExitCode::unavailable, "the credential helper {} failed for {}: {}", program, host, said);
   }
   const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   if (!j.is_object() || !j.contains("Secret") || !j["Secret"].is_string()) {
