@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "profile/table_reader.hpp"
+#include "util/dns_name.hpp"
 
 namespace gatebox {
 namespace {
@@ -70,13 +71,6 @@ std::string check_syscall(std::string_view s) {
   return ok ? "" : fmt::format("'{}' is not a system call name; write e.g. \"ptrace\"", s);
 }
 
-// Kubernetes object names of this kind (namespace, RuntimeClass) are RFC 1123 labels.
-bool is_dns_label(std::string_view s) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
-         std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
-}
-
 TextCheck dns_label_check(std::string_view example) {
   return [example = std::string(example)](std::string_view s) -> std::string {
     if (s.empty() || is_dns_label(s)) return "";
@@ -87,14 +81,7 @@ TextCheck dns_label_check(std::string_view example) {
 // A Kubernetes object's name (a Secret's): a DNS subdomain, at most 253 characters of DNS
 // labels joined by '.'; empty means none.
 std::string check_object_name(std::string_view s) {
-  if (s.empty()) return "";  // none
-  bool ok = s.size() <= 253;
-  for (std::size_t i = 0; ok && i <= s.size();) {
-    const std::size_t dot = std::min(s.find('.', i), s.size());
-    ok = is_dns_label(s.substr(i, dot - i));
-    i = dot + 1;
-  }
-  if (ok) return "";
+  if (s.empty() || is_dns_subdomain(s)) return "";  // empty: none
   return fmt::format("'{}' is not a Kubernetes object name; use lower-case letters, digits, '-' and '.', "
                      "e.g. \"registry-credentials\"", s);
 }

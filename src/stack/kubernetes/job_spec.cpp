@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "util/dns_name.hpp"
 #include "util/units.hpp"
 
 namespace gatebox::kube {
@@ -26,12 +27,6 @@ std::string label_value(std::string_view text) {
   std::size_t first = 0;
   while (first < out.size() && !is_alnum(out[first])) ++first;
   return out.substr(first);
-}
-
-bool is_dns_label(std::string_view s) {
-  auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return !s.empty() && s.size() <= 63 && ok(s.front()) && ok(s.back()) &&
-         std::all_of(s.begin(), s.end(), [&](char c) { return ok(c) || c == '-'; });
 }
 
 // The kubelet expands "$(NAME)" in command and env values and turns "$$" into "$"; every
