@@ -81,6 +81,9 @@ CURL* make_easy_handle(const std::string& url, char* errbuf, long connect_timeou
   CURL* h = api.easy_init();
   if (h == nullptr) throw Error(ExitCode::internal, "curl_easy_init failed (out of memory?)");
   api.easy_setopt(h, CURLOPT_URL, url.c_str());
+  // Only HTTP(S), whatever a server names (a registry's token realm, a Location): never
+  // file://, gopher:// and the like.
+  api.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   api.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   api.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   api.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);

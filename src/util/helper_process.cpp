@@ -63,6 +63,23 @@ ssize_t write_no_sigpipe(int fd, std::string_view bytes) {
   return n;
 }
 
+// The started helper: killed (its group and itself: it may have left the group) and reaped
+// on every path that does not reap it first, exceptions included.
+struct Child {
+  pid_t pid;
+  bool reaped = false;
+  int status = 0;
+  void end() noexcept {
+    if (reaped) return;
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped = true;
+  }
+  ~Child() { end(); }
+};
+
 }  // namespace
 
 HelperResult run_helper(const std::vector<std::string>& argv, std::string_view input, int timeout_ms) {
@@ -95,6 +112,7 @@ HelperResult run_helper(const std::vector<std::string>& argv, std::string_view i
     throw make_error(ExitCode::unavailable, "cannot run {}: {}", argv[0],
                      rc == ENOENT ? "not found in PATH" : std::strerror(rc));
   }
+  Child child{pid};
   in.read.reset();
   out.write.reset();
   err.write.reset();
@@ -140,12 +158,10 @@ HelperResult run_helper(const std::vector<std::string>& argv, std::string_view i
   }
   // Its output is closed; it may still run (closed its streams and went on): it gets the
   // rest of the time to exit.
-  int status = 0;
-  bool reaped = false;
   while (!result.timed_out && signal_to_raise == 0) {
-    const pid_t got = ::waitpid(pid, &status, WNOHANG);
+    const pid_t got = ::waitpid(pid, &child.status, WNOHANG);
     if (got == pid) {
-      reaped = true;
+      child.reaped = true;
       break;
     }
     if (got < 0 && errno != EINTR) break;
@@ -156,14 +172,11 @@ HelperResult run_helper(const std::vector<std::string>& argv, std::string_view i
     ::usleep(5'000);
     signal_to_raise = pending_interrupt();
   }
-  // Timed out or interrupted: the helper's whole group goes (it may have forked).
-  if (!reaped) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
+  const bool exited = child.reaped && WIFEXITED(child.status);
+  const int code = exited ? WEXITSTATUS(child.status) : -1;
+  child.end();  // timed out or interrupted: killed and reaped here
   if (signal_to_raise != 0) check_interrupt();
-  if (WIFEXITED(status) && !result.timed_out) result.exit_code = WEXITSTATUS(status);
+  if (!result.timed_out) result.exit_code = code;
   return result;
 }
 

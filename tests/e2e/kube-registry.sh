@@ -19,6 +19,8 @@ command -v docker-registry >/dev/null || { echo "SKIP: docker-registry is not in
 for cmd in zstd openssl python3; do
   command -v "$cmd" >/dev/null || { echo "SKIP: $cmd is not installed"; exit 77; }
 done
+python3 -W ignore -c 'import crypt' 2>/dev/null ||
+  { echo "SKIP: $(command -v python3) has no crypt module (for the htpasswd file's bcrypt)"; exit 77; }
 [ -f "$image" ] || { echo "SKIP: no rootfs image at $image (make rootfs)"; exit 77; }
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "SKIP: something already listens on 127.0.0.1:$port (set GATEBOX_TEST_REGISTRY_PORT)"

@@ -6,7 +6,8 @@ Usage: registry_token_server.py PORT KEY_PEM CERT_PEM ISSUER SERVICE USER PASSWO
 GET /token?service=S&scope=repository:R:pull,push with Basic USER:PASSWORD, or POST /token
 with grant_type=refresh_token&refresh_token=REFRESH_TOKEN (an identity token), answers a
 JWT (RS256, the certificate in its x5c header, which the registry checks against its
-rootcertbundle) granting the scope asked for. Anything else: 401. Each request is logged to
+rootcertbundle) granting the scope asked for. The user "crlf" gets a token with CR/LF in it
+(hostile). Anything else: 401. Each request is logged to
 stderr with the Authorization scheme it carried, so that the test can check what was sent.
 """
 import base64
@@ -55,6 +56,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         sys.stderr.write("GET auth=%s\n" % (auth.split(" ")[0] or "none"))
         expected = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        if auth.startswith("Basic ") and base64.b64decode(auth[6:]).startswith(b"crlf:"):
+            # A hostile answer: a token that would split the registry request's headers.
+            return self.answer(200, {"token": "abc\r\nX-Injected: 1"})
         if auth != expected or q.get("service") != [service]:
             return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad user or password"}]})
         self.answer(200, {"token": jwt(user, q.get("scope", [""])[0])})

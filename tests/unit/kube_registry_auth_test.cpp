@@ -84,6 +84,15 @@ TEST_SUITE("kube::registry_auth") {
     CHECK_FALSE(find_registry_credentials("unknown.example.com", cfg));
     CHECK_FALSE(find_registry_credentials("reg.example.com.evil", cfg));
     CHECK_FALSE(find_registry_credentials("reg.example.com", d.dir.path() / "missing.json"));
+
+    // The key as Docker writes it today wins over an older spelling of the same host,
+    // whatever their order in the file.
+    const fs::path both = d.config(R"({"auths": {
+      "https://new.example.com/v1/": {"username": "stale", "password": "old"},
+      "new.example.com": {"username": "fresh", "password": "new"}}})");
+    c = find_registry_credentials("new.example.com", both);
+    REQUIRE(c);
+    CHECK(c->username == "fresh");
   }
 
   TEST_CASE("a malformed config is exit 69 naming the file and the key") {
@@ -113,12 +122,15 @@ printf '{"ServerURL":"%s","Username":"%s","Secret":"s3cret"}' "$host" "$host"
 )");
     d.helper("tokens", R"(printf '{"Username":"<token>","Secret":"refresh"}'
 )");
-    d.helper("empty", R"(echo "credentials not found in native keychain"; exit 1
+    d.helper("empty", R"(echo "gpg: WARNING: unsafe permissions on homedir" >&2
+echo "credentials not found in native keychain"; exit 1
+)");
+    d.helper("leaky", R"(printf '{"Username":"u","Secret":"leaked-secret"}'; exit 1
 )");
     d.helper("broken", R"(printf 'keyring\033[2J locked\n' >&2; exit 2
 )");
     const fs::path cfg = d.config(R"({"auths": {"r.io": {"auth": "ZmlsZTpmaWxl"}},
-      "credsStore": "echo", "credHelpers": {"t.io": "tokens", "n.io": "empty", "b.io": "broken", "m.io": "missing"}})");
+      "credsStore": "echo", "credHelpers": {"t.io": "tokens", "n.io": "empty", "b.io": "broken", "m.io": "missing", "l.io": "leaky"}})");
     auto c = find_registry_credentials("r.io", cfg);  // the store wins over auths, as in Docker
     REQUIRE(c);
     CHECK(c->username == "r.io");
@@ -135,6 +147,8 @@ printf '{"ServerURL":"%s","Username":"%s","Secret":"s3cret"}' "$host" "$host"
     Error e = lookup_error("b.io", cfg);
     CHECK(e.code() == ExitCode::unavailable);
     CHECK(std::string(e.what()) == "the credential helper docker-credential-broken failed for b.io: keyring [2J locked");
+    e = lookup_error("l.io", cfg);  // what it printed on stdout may be the secret: not quoted
+    CHECK(std::string(e.what()) == "the credential helper docker-credential-leaky failed for l.io: exit code 1");
     e = lookup_error("m.io", cfg);
     CHECK(std::string(e.what()) == cfg.string() + " names the credential helper 'missing', but docker-credential-missing is not installed");
   }

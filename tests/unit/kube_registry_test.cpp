@@ -81,6 +81,19 @@ TEST_SUITE("kube::registry") {
     }
   }
 
+  TEST_CASE("only http and https are fetched, whatever a server names") {
+    const HttpClient http;
+    for (const char* url : {"file:///etc/hostname", "gopher://127.0.0.1:1/", "dict://127.0.0.1:1/x"}) {
+      CAPTURE(url);
+      try {
+        const HttpResponse r = http.request("GET", url);
+        FAIL("expected an Error, got status ", r.status, " and ", r.body.size(), " bytes");
+      } catch (const Error& e) {
+        CHECK_MESSAGE(std::string(e.what()).find("not supported") != std::string::npos, e.what());
+      }
+    }
+  }
+
   TEST_CASE("an unreachable registry is exit 69 naming it") {
     OciImage image;
     image.manifest_digest = "sha256:00";
@@ -160,6 +173,8 @@ TEST_SUITE("kube::registry") {
     std::string e = push_error(ref, t.image, fixed(std::nullopt));
     CHECK_MESSAGE(e.find("wants a token, and its token service http://127.0.0.1:") != std::string::npos, e);
     CHECK_MESSAGE(e.find("refused an anonymous one (401: UNAUTHORIZED: bad user or password)") != std::string::npos, e);
+    e = push_error(ref, t.image, fixed(user_password("crlf", "any")));
+    CHECK_MESSAGE(e.find("answered a token that cannot go in a header") != std::string::npos, e);
     e = push_error(ref, t.image, fixed(user_password("token-user", "wrong")));
     CHECK_MESSAGE(e.find("refused user 'token-user' (401: UNAUTHORIZED: bad user or password) (credentials from the test)") !=
                       std::string::npos,

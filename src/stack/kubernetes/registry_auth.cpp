@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -48,19 +49,21 @@ std::optional<RegistryCredentials> from_helper(const std::string& name, std::str
     throw make_error(ExitCode::unavailable, "{} names the credential helper '{}', but {} is not installed",
                      config.string(), name, program);
   }
-  // What it said, for the message: one line, no control characters, bounded.
-  std::string said = (r.err.empty() ? r.out : r.err).substr(0, 300);
+  // Docker reads "not found" from stdout. The message quotes stderr only: stdout may hold
+  // the secret. One line, no control characters, bounded.
+  std::string said = r.err.substr(0, 300);
   while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
   for (char& c : said) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
   if (r.exit_code != 0) {
-    if (said.find("credentials not found") != std::string::npos) return std::nullopt;
+    if (r.out.find("credentials not found") != std::string::npos) return std::nullopt;
     if (r.timed_out) {
       throw make_error(ExitCode::unavailable, "the credential helper {} did not answer for {} within {} s", program,
                        host, kHelperTimeoutMs / 1000);
     }
-    throw make_error(ExitCode::unavailable, "the credential helper {} failed for {}: {}", program, host, said);
+    throw make_error(ExitCode::unavailable, "the credential helper {} failed for {}: {}", program, host,
+                     said.empty() ? fmt::format("exit code {}", r.exit_code) : said);
   }
   const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   if (!j.is_object() || !j.contains("Secret") || !j["Secret"].is_string()) {
@@ -69,7 +72,8 @@ std::optional<RegistryCredentials> from_helper(const std::string& name, std::str
   }
   RegistryCredentials c;
   c.source = program;
-  const std::string user = j.value("Username", std::string());
+  const std::string user =
+      j.contains("Username") && j["Username"].is_string() ? j["Username"].get<std::string>() : std::string();
   // A helper stores an identity token (OAuth2 refresh token) under the user "<token>".
   if (user == "<token>") c.identity_token = j["Secret"].get<std::string>();
   else {
@@ -125,8 +129,14 @@ std::optional<RegistryCredentials> find_registry_credentials(std::string_view ho
     return from_helper(j["credsStore"].get<std::string>(), host, config);
   }
   if (!j.contains("auths") || !j["auths"].is_object()) return std::nullopt;
+  // The key spelled as Docker writes it today first, then any other spelling of the host.
+  std::vector<std::string> keys{is_docker_hub(host) ? std::string("https://index.docker.io/v1/") : std::string(host)};
   for (const auto& [key, entry] : j["auths"].items()) {
-    if (!key_matches(key, host)) continue;
+    if (key != keys.front() && key_matches(key, host)) keys.push_back(key);
+  }
+  for (const std::string& key : keys) {
+    if (!j["auths"].contains(key)) continue;
+    const nlohmann::json& entry = j["auths"].at(key);
     const std::string where = "auths[\"" + key + "\"]";
     if (!entry.is_object()) throw make_error(ExitCode::unavailable, "{}: {} must be an object", config.string(), where);
     RegistryCredentials c;

@@ -1,5 +1,6 @@
 #include "stack/kubernetes/registry_client.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -17,18 +18,49 @@ constexpr const char* kExample = "e.g. registry.example.com/gates, or http://10.
 // else the body's text.
 std::string registry_message(std::string_view body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  std::string text;
   if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
       j["errors"][0].is_object()) {
     const nlohmann::json& e = j["errors"][0];
-    const std::string code = e.value("code", "");
-    const std::string message = e.value("message", "");
-    return code.empty() ? message : code + ": " + message;
+    auto str = [&](const char* key) {
+      return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string();
+    };
+    const std::string code = str("code");
+    text = code.empty() ? str("message") : code + ": " + str("message");
+  } else {
+    text = std::string(body);
   }
-  std::string text(body.substr(0, 300));
+  // What a server says is printed on a terminal: one bounded line, no control bytes.
+  text.resize(std::min<std::size_t>(text.size(), 300));
   for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
   return text.empty() ? "(no message)" : text;
+}
+
+// "http://..." or "https://..." in any case: an absolute URL (else a path on the registry).
+bool is_absolute_http_url(std::string_view s) {
+  auto starts = [&](std::string_view prefix) {
+    if (s.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+    }
+    return true;
+  };
+  return starts("http://") || starts("https://");
+}
+
+// RFC 6750's token68: what may follow "Bearer " in a header. A token service's answer is
+// pasted into a request header, so anything else (CR, LF, spaces) is refused.
+bool is_token68(std::string_view t) {
+  std::size_t i = 0;
+  while (i < t.size() && (std::isalnum(static_cast<unsigned char>(t[i])) != 0 ||
+                          std::string_view("-._~+/").find(t[i]) != std::string_view::npos)) {
+    ++i;
+  }
+  if (i == 0) return false;
+  while (i < t.size() && t[i] == '=') ++i;
+  return i == t.size();
 }
 
 // A WWW-Authenticate challenge: its scheme in lower case ("bearer", "basic") and its
@@ -79,12 +111,13 @@ class Registry {
   // The body is `bytes`, or the file `file` when not empty.
   HttpResponse send(std::string_view method, const std::string& path_or_url, std::vector<std::string> headers,
                     const std::string& bytes = {}, const std::filesystem::path& file = {}) {
-    const std::string url = path_or_url.rfind("http", 0) == 0 ? path_or_url : base_ + path_or_url;
+    const std::string url = is_absolute_http_url(path_or_url) ? path_or_url : base_ + path_or_url;
     const bool ours = same_origin(url, ref_.scheme, ref_.host);
     for (int attempt = 0;; ++attempt) {
       std::vector<std::string> h = headers;
       h.emplace_back("User-Agent: gatebox/" GATEBOX_VERSION);
-      if (ours && !authorization_.empty()) h.push_back("Authorization: " + authorization_);
+      sent_authorization_ = ours && !authorization_.empty();
+      if (sent_authorization_) h.push_back("Authorization: " + authorization_);
       HttpResponse r;
       try {
         r = file.empty() ? http_.request(method, url, h, bytes, 300'000) : http_.upload_file(method, url, h, file);
@@ -104,11 +137,13 @@ class Registry {
       const std::string answer = r.body.empty() ? std::to_string(r.status)
                                                 : fmt::format("{}: {}", r.status, registry_message(r.body));
       const std::optional<RegistryCredentials>& c = credentials();
-      if (!c) {
+      // Nothing was sent (none found, or none that answer this challenge): it wants some.
+      if (!c || !sent_authorization_) {
         return make_error(ExitCode::unavailable,
                           "the registry {} wants credentials for {} ({}); `docker login {}` stores them where gatebox "
-                          "reads them ({})",
-                          ref_.host, what, answer, ref_.host, config_for_display());
+                          "reads them ({}{})",
+                          ref_.host, what, answer, ref_.host, config_for_display(),
+                          c ? fmt::format("; those from {} do not answer its challenge", c->source) : "");
       }
       if (r.status == 401) {
         return make_error(ExitCode::unavailable, "the registry {} rejected the credentials of {} for {} ({}) (credentials from {})",
@@ -153,6 +188,12 @@ class Registry {
   bool fetch_token(const Challenge& c) {
     auto realm = c.params.find("realm");
     if (realm == c.params.end() || realm->second.empty()) return false;
+    if (!is_absolute_http_url(realm->second) ||
+        std::any_of(realm->second.begin(), realm->second.end(),
+                    [](char ch) { return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f; })) {
+      throw make_error(ExitCode::unavailable, "the registry {} names a token service that is not an http(s) URL",
+                       ref_.host);
+    }
     std::string query;
     if (auto s = c.params.find("service"); s != c.params.end()) query += "service=" + url_escape(s->second) + "&";
     query += "scope=" + url_escape("repository:" + ref_.repository + ":pull,push");
@@ -200,6 +241,11 @@ class Registry {
       }
     }
     if (token.empty()) return false;
+    if (!is_token68(token)) {
+      throw make_error(ExitCode::unavailable,
+                       "the token service {} of the registry {} answered a token that cannot go in a header",
+                       url_for_display(url), ref_.host);
+    }
     authorization_ = "Bearer " + token;
     return true;
   }
@@ -209,13 +255,14 @@ class Registry {
   CredentialsLookup lookup_;
   HttpClient http_;
   std::string authorization_;  // the whole header value: "Bearer ..." or "Basic ..."
+  bool sent_authorization_ = false;  // whether the last request carried it
   std::optional<RegistryCredentials> credentials_;
   bool looked_up_ = false;
 };
 
 // Where an upload's PUT goes: the Location of the POST (relative or absolute) plus the digest.
 std::string upload_url(const Registry& reg, const std::string& location, const std::string& digest) {
-  std::string url = location.rfind("http", 0) == 0 ? location : reg.base() + location;
+  std::string url = is_absolute_http_url(location) ? location : reg.base() + location;
   url += url.find('?') == std::string::npos ? "?" : "&";
   return url + "digest=" + url_escape(digest);
 }
