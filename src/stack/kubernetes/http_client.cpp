@@ -71,6 +71,13 @@ class Easy {
   Easy(const Easy&) = delete;
   Easy& operator=(const Easy&) = delete;
 
+  // Gives up when fewer than `bytes_per_s` move for `seconds` in a row: a stalled peer ends
+  // the transfer instead of holding it for ever.
+  void abort_below(long bytes_per_s, long seconds) {
+    api_.easy_setopt(h_, CURLOPT_LOW_SPEED_LIMIT, bytes_per_s);
+    api_.easy_setopt(h_, CURLOPT_LOW_SPEED_TIME, seconds);
+  }
+
   void add_header(const std::string& line) {
     headers_ = api_.slist_append(headers_, line.c_str());
     api_.easy_setopt(h_, CURLOPT_HTTPHEADER, headers_);
@@ -306,6 +313,9 @@ HttpResponse HttpClient::upload_file(std::string_view method, const std::string&
   Easy e(tls_, connect_timeout_ms_, url, timeout_ms);
   for (const std::string& h : headers) e.add_header(h);
   e.set_upload(method, file);
+  // No overall limit (a large layer over a slow link), but a registry that stops taking the
+  // body (under 1 KiB/s for a minute) ends the push.
+  e.abort_below(1024, 60);
   if (!e.run({})) check_interrupt();  // run() only stops early for an interrupt
   e.check();
   return std::move(e.response());

@@ -64,7 +64,8 @@ class HttpClient {
   HttpResponse request(std::string_view method, const std::string& url, const std::vector<std::string>& headers = {},
                        std::string body = "", long timeout_ms = 60'000) const;
   // Uploads a file as the body (PUT of a blob), streaming it with its Content-Length.
-  // timeout_ms 0 = no overall limit (a large layer over a slow link).
+  // timeout_ms 0 = no overall limit (a large layer over a slow link); a transfer under
+  // 1 KiB/s for 60 s is given up either way (a stalled registry).
   HttpResponse upload_file(std::string_view method, const std::string& url, const std::vector<std::string>& headers,
                            const std::filesystem::path& file, long timeout_ms = 0) const;
   // GET, streaming a 2xx body to on_data until the server ends it, on_data returns false,

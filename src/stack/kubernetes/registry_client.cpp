@@ -80,7 +80,8 @@ Challenge parse_challenge(std::string_view header) {
     while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
     const std::size_t eq = header.find('=', i);
     if (eq == std::string_view::npos) break;
-    const std::string key(header.substr(i, eq - i));
+    std::string key(header.substr(i, eq - i));  // parameter names are case-insensitive
+    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     i = eq + 1;
     std::string value;
     if (i < header.size() && header[i] == '"') {
