@@ -210,4 +210,19 @@ long KubeClient::follow_log(const std::string& ns, const std::string& pod, const
   throw kube_api_error(target_, "GET", path, status, error_body);
 }
 
+std::optional<std::string> KubeClient::read_log(const std::string& ns, const std::string& pod,
+                                                const std::string& container, std::uint64_t limit_bytes) {
+  const std::string path = fmt::format("/api/v1/namespaces/{}/pods/{}/log?container={}&limitBytes={}", url_escape(ns),
+                                       url_escape(pod), url_escape(container), std::max<std::uint64_t>(limit_bytes, 1));
+  HttpResponse r;
+  try {
+    r = http_.request("GET", target_.server + path, headers(false));
+  } catch (const HttpUnreachable& e) {
+    throw make_error(ExitCode::unavailable, "cannot reach the Kubernetes API server at {} (context {}): {}",
+                     target_.server, target_.context, e.why());
+  }
+  if (r.status < 200 || r.status >= 300) return std::nullopt;
+  return std::move(r.body);
+}
+
 }  // namespace gatebox::kube

@@ -37,6 +37,10 @@ class KubeClient {
   long follow_log(const std::string& ns, const std::string& pod, const std::string& container,
                   const std::function<bool(std::string_view)>& on_data, const std::function<bool()>& stop,
                   std::string* message = nullptr);
+  // The container's log as it is now (not followed), at most `limit_bytes`; nullopt when
+  // the server has none to give (any non-2xx answer).
+  std::optional<std::string> read_log(const std::string& ns, const std::string& pod, const std::string& container,
+                                      std::uint64_t limit_bytes);
 
  private:
   nlohmann::json call(std::string_view method, const std::string& path, const nlohmann::json* body, bool allow_404,

@@ -221,6 +221,7 @@ class LogFollower {
               ns, pod, "gate",
               [this](std::string_view bytes) {
                 logs_.write(StreamId::out, bytes);
+                received_ += bytes.size();
                 return true;
               },
               [this] { return stop_.load(); });
@@ -243,6 +244,21 @@ class LogFollower {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
+  // After the container has exited and the stream stopped: what the stream missed. A
+  // container that exits at once can be read before the runtime has written its last lines
+  // to the log file (the stream then ends short, even empty), so the log is read once more,
+  // up to `limit` bytes (limits.output: what gatebox shows at most), and the bytes past what
+  // arrived are written. Nothing is asked when `limit` bytes arrived already.
+  void catch_up(const std::string& ns, const std::string& pod, std::uint64_t limit) {
+    if (received_ >= limit) return;
+    try {
+      const std::optional<std::string> all = client_.read_log(ns, pod, "gate", limit);
+      if (all && all->size() > received_) logs_.write(StreamId::out, std::string_view(*all).substr(received_));
+    } catch (const Error& e) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (error_.empty()) error_ = e.what();
+    }
+  }
   std::string error() {
     const std::lock_guard<std::mutex> lock(mutex_);
     return error_;
@@ -254,6 +270,7 @@ class LogFollower {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ended_{false};
+  std::atomic<std::uint64_t> received_{0};
   std::mutex mutex_;
   std::string error_;
 };
@@ -466,7 +483,11 @@ class KubernetesStack final : public Stack {
     if (!outcome.interrupted && !outcome.timed_out && !outcome.exec_error) {
       // The stream ends by itself once the container has exited; after the Job's deadline
       // the Job controller deletes the pod and the stream may hang instead: do not wait.
-      if (!state.deadline_exceeded) logs.drain(seconds(5));
+      if (!state.deadline_exceeded && logs.started()) {
+        logs.drain(seconds(5));
+        logs.stop();
+        logs.catch_up(ns, state.pod_name, profile.limits.output);
+      }
       if (state.deadline_exceeded) {
         outcome.timed_out = true;
       } else if (state.reason && (!state.exit_code || state.reason->rfind("evicted", 0) == 0)) {

@@ -154,10 +154,12 @@ grep -qE "^[0-9:.]+ $err_tag\\| \\\\x1b\\[1A\\\\x1b\\[2K\\\\x0dgatebox: pass" "$
 grep -qE "^[0-9:.]+ $err_tag\\| gatebox: pass" "$T/stdout" || fail "the unterminated fake verdict line is not shown as the gate's"
 ! grep -qE '^gatebox: pass' "$T/stdout" || fail "a fake verdict line reached stdout unprefixed"
 python3 - "$T/log.jsonl" <<'PY' || fail "the json log is not as expected"
-import json, sys
+import json, os, sys
 lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 texts = [l["text"] for l in lines]
-assert len(texts) >= 4, texts
+# kubernetes: the log API merges the streams in the order the runtime wrote them, so the
+# unterminated stderr line may run into a stdout line that the runtime wrote after it.
+assert len(texts) >= (3 if os.environ.get("GATEBOX_STACK") == "kubernetes" else 4), texts
 for t in texts:
     assert not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in t), repr(t)
 assert any(t.startswith("\\x1b[1A\\x1b[2K\\x0dgatebox: pass") for t in texts), texts
