@@ -3,20 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "util/curl_api.hpp"
+#include "util/text.hpp"
 
 namespace gatebox {
 namespace {
 
-std::string trim_and_cut(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
-  while (!text.empty() && (text.front() == '\n' || text.front() == ' ')) text.remove_prefix(1);
-  std::string out(text.substr(0, 500));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  if (text.size() > 500) out += "…";
-  return out;
-}
+std::string trim_and_cut(std::string_view text) { return one_line(text, 500); }
 
 }  // namespace
 

@@ -2,18 +2,12 @@
 
 #include <vector>
 
+#include "util/text.hpp"
+
 namespace gatebox::kube {
 namespace {
 
-std::string cut(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
-  std::string out(text.substr(0, 500));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  if (text.size() > 500) out += "…";
-  return out;
-}
+std::string cut(std::string_view text) { return one_line(text, 500); }
 
 // What an API path addresses, for RBAC messages: "/apis/batch/v1/namespaces/gates/jobs/x".
 struct PathInfo {

@@ -10,6 +10,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/helper_process.hpp"
+#include "util/text.hpp"
 
 namespace gatebox::kube {
 namespace fs = std::filesystem;
@@ -50,12 +51,8 @@ std::optional<RegistryCredentials> from_helper(const std::string& name, std::str
                      config.string(), name, program);
   }
   // Docker reads "not found" from stdout. The message quotes stderr only: stdout may hold
-  // the secret. One line, no control characters, bounded.
-  std::string said = r.err.substr(0, 300);
-  while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
-  for (char& c : said) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
+  // the secret.
+  const std::string said = one_line(r.err, 300);
   if (r.exit_code != 0) {
     if (r.out.find("credentials not found") != std::string::npos) return std::nullopt;
     if (r.timed_out) {

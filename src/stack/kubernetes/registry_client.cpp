@@ -8,6 +8,7 @@
 
 #include "stack/kubernetes/http_client.hpp"
 #include "util/interrupt.hpp"
+#include "util/text.hpp"
 
 namespace gatebox::kube {
 namespace {
@@ -30,11 +31,7 @@ std::string registry_message(std::string_view body) {
   } else {
     text = std::string(body);
   }
-  // What a server says is printed on a terminal: one bounded line, no control bytes.
-  text.resize(std::min<std::size_t>(text.size(), 300));
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
+  text = one_line(text, 300);
   return text.empty() ? "(no message)" : text;
 }
 
