@@ -3,6 +3,13 @@
 # scripts/services/*.sh that can start one here), runs CTest (in CI also the sanitizer
 # build's tests and a bounded fuzz run), and stops only what it started, on every exit path.
 # A sanitized build (the "ci" preset) runs every test under ASan+UBSan.
+#
+# GATEBOX_REQUIRED_STACKS (make test REQUIRED_STACKS="..."; default: every stack but
+# firecracker, which needs a usable /dev/kvm) names the stacks this machine must test: a
+# required stack's service that does not start (dockerd, the test cluster), a case of it
+# that skips, or a stack that ran no case fails the run. Empty: nothing is required, and
+# whatever cannot run here skips with its reason. The summary at the end lists, per stack,
+# what ran, passed, failed and skipped, and why.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The suites call python3 a few thousand times. Where python3 is a version manager's shim
@@ -11,6 +18,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$py" ]; then
   PATH="$(dirname "$py"):$PATH"
 fi
+export GATEBOX_REQUIRED_STACKS=${GATEBOX_REQUIRED_STACKS-native docker gvisor qemu kubernetes}
+echo "test: required stacks: ${GATEBOX_REQUIRED_STACKS:-none} (make test REQUIRED_STACKS=\"...\" to change)"
+. tests/e2e/required.sh
+service_failures=()
 started=()
 work=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-test.XXXXXX")
 k8s_pid=
@@ -39,6 +50,10 @@ for s in scripts/services/*.sh; do
   rc=0
   "$s" start || rc=$?
   [ "$rc" -eq 0 ] && started+=("$s")
+  service=$(basename "$s" .sh)
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ] && is_required "$service"; then
+    service_failures+=("the $service service did not start (exit $rc), and the $service stack is required")
+  fi
 done
 if grep -q '^GATEBOX_SANITIZE:BOOL=ON' build/CMakeCache.txt 2>/dev/null; then
   . scripts/sanitizer-env.sh
@@ -64,7 +79,8 @@ fi
   # another cluster, whose Jobs the leftover check looks for in every namespace.
   k8s_jobs=1
   [ "${KUBECONFIG:-}" != /var/lib/e2e-k8s/kubeconfig ] || k8s_jobs=2
-  ctest --test-dir build --output-on-failure -j"$k8s_jobs" -L kubernetes "$@" >"$work/k8s-ctest.log" 2>&1
+  ctest --test-dir build --output-on-failure -j"$k8s_jobs" -L kubernetes --output-junit "$work/k8s.xml" \
+    "$@" >"$work/k8s-ctest.log" 2>&1
 ) &
 k8s_pid=$!
 
@@ -72,16 +88,27 @@ k8s_pid=$!
 # two), so up to four suites run side by side: they wait on daemons, guests and timers
 # much of the time, and two cores stay busy.
 rc_main=0
-ctest --test-dir build --output-on-failure -j4 -LE kubernetes "$@" || rc_main=$?
+ctest --test-dir build --output-on-failure -j4 -LE kubernetes --output-junit "$work/main.xml" "$@" || rc_main=$?
 rc_k8s=0
 wait "$k8s_pid" || rc_k8s=$?
 k8s_pid=
 echo
 echo "=== the kubernetes cluster: $(tail -n 1 "$work/k8s-start.log" 2>/dev/null)"
+k8s_rc=$(cat "$work/k8s.rc" 2>/dev/null || echo "none")
+if [ "$k8s_rc" != 0 ] && [ "$k8s_rc" != 3 ]; then
+  echo "=== the kubernetes cluster did not start (exit $k8s_rc); what its start printed:"
+  sed 's/^/    /' "$work/k8s-start.log" 2>/dev/null || true
+  if is_required kubernetes; then
+    service_failures+=("the kubernetes test cluster did not start (exit $k8s_rc), and the kubernetes stack is required")
+  fi
+fi
 echo "=== the kubernetes stack's tests (run beside the ones above):"
 cat "$work/k8s-ctest.log" 2>/dev/null || true
-if [ "$rc_main" != 0 ] || [ "$rc_k8s" != 0 ]; then
-  echo "test: CTest failed (other suites: exit $rc_main; kubernetes: exit $rc_k8s)" >&2
+rc_summary=0
+python3 scripts/test-summary.py "$work/main.xml" "$work/k8s.xml" || rc_summary=$?
+for f in ${service_failures[@]+"${service_failures[@]}"}; do echo "test: FAIL: $f" >&2; done
+if [ "$rc_main" != 0 ] || [ "$rc_k8s" != 0 ] || [ "$rc_summary" != 0 ] || [ ${#service_failures[@]} -gt 0 ]; then
+  echo "test: failed (CTest: exit $rc_main; kubernetes CTest: exit $rc_k8s; required stacks: exit $rc_summary; services that did not start: ${#service_failures[@]})" >&2
   exit 1
 fi
 

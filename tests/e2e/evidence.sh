@@ -15,7 +15,9 @@ trap 'rm -rf "$T"' EXIT
 mkdir -p "$GATEBOX_CACHE"
 
 fail() { echo "FAIL: evidence $check: $*" >&2; exit 1; }
-skip() { echo "SKIP: evidence $check: $*"; exit 77; }
+. "$(dirname "${BASH_SOURCE[0]}")/required.sh"
+# skip STACK REASON: a failure when STACK is required here.
+skip() { local stack=$1; shift; skip_or_fail "evidence $check" "$stack" "$@"; }
 
 # "yes" or "no<TAB>reason" for a stack, from `gatebox stacks --json STACK` (exit 69 when
 # unavailable).
@@ -30,7 +32,7 @@ for s in json.load(sys.stdin)["stacks"]:
 case $check in
 probe-native)
   status=$(stack_status native)
-  [ "$status" = yes ] || skip "native is unavailable: ${status#*$'\t'}"
+  [ "$status" = yes ] || skip native "native is unavailable: ${status#*$'\t'}"
   "$GATEBOX" probe --stack native --json --cache-dir "$GATEBOX_CACHE" >"$T/probe.json" 2>"$T/err" ||
     fail "gatebox probe exited with $?: $(cat "$T/err")"
   # What native grants a gate that runs as uid 0: no capabilities at all, no_new_privs, no
@@ -101,7 +103,7 @@ PY
 
 bench-json)
   image=${GATEBOX_BUSYBOX_IMAGE:-$GATEBOX_SOURCE_DIR/rootfs/build/busybox.tar.zst}
-  [ -f "$image" ] || skip "the sample rootfs $image is missing (make rootfs)"
+  [ -f "$image" ] || skip any "the sample rootfs $image is missing (make rootfs)"
   sed "s|^image = .*|image = \"$image\"|" "$GATEBOX_SOURCE_DIR/bench/true.toml" >"$T/true.toml"
   stacks=(--stack native)
   if command -v docker >/dev/null && timeout 10 docker info >/dev/null 2>&1; then
@@ -167,7 +169,7 @@ unavailable)
 import json, sys
 off = [s["name"] for s in json.load(sys.stdin)["stacks"] if not s["available"]]
 print("firecracker" if "firecracker" in off else (off[0] if off else ""))')
-  [ -n "$stack" ] || skip "every stack is available on this host"
+  [ -n "$stack" ] || not_applicable "evidence $check" "every stack is available on this host"
   reason=$(stack_status "$stack")
   reason=${reason#*$'\t'}
   # `gatebox stacks STACK`: that stack alone, and exit 69; with an available one beside it,

@@ -14,17 +14,19 @@ unit=${1:?usage: kube-registry.sh GATEBOX_UNIT_BINARY [ROOTFS_IMAGE]}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 image=${2:-$here/../../rootfs/build/busybox.tar.zst}
 port=${GATEBOX_TEST_REGISTRY_PORT:-5077}
+. "$here/required.sh"
+# A missing prerequisite fails the check where the kubernetes stack is required.
+skip() { skip_or_fail kube.registry kubernetes "$@"; }
 
-command -v docker-registry >/dev/null || { echo "SKIP: docker-registry is not installed (apt-get install docker-registry)"; exit 77; }
+command -v docker-registry >/dev/null || skip "docker-registry is not installed (apt-get install docker-registry)"
 for cmd in zstd openssl python3; do
-  command -v "$cmd" >/dev/null || { echo "SKIP: $cmd is not installed"; exit 77; }
+  command -v "$cmd" >/dev/null || skip "$cmd is not installed"
 done
 python3 -W ignore -c 'import crypt' 2>/dev/null ||
-  { echo "SKIP: $(command -v python3) has no crypt module (for the htpasswd file's bcrypt)"; exit 77; }
-[ -f "$image" ] || { echo "SKIP: no rootfs image at $image (make rootfs)"; exit 77; }
+  skip "$(command -v python3) has no crypt module (for the htpasswd file's bcrypt)"
+[ -f "$image" ] || skip "no rootfs image at $image (make rootfs)"
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-  echo "SKIP: something already listens on 127.0.0.1:$port (set GATEBOX_TEST_REGISTRY_PORT)"
-  exit 77
+  skip "something already listens on 127.0.0.1:$port (set GATEBOX_TEST_REGISTRY_PORT)"
 fi
 
 work=$(mktemp -d /tmp/gatebox-kube-registry.XXXXXX)

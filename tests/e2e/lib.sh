@@ -21,16 +21,25 @@ CASE=$(basename "${BASH_SOURCE[1]:-$0}" .sh)
 
 # --- failing and skipping ----------------------------------------------------------------
 
+. "$E2E_DIR/required.sh"
+
+# skip REASON: something the case needs is missing here; a failure on a required stack.
 skip() {
-  echo "SKIP: ${GATEBOX_STACK:-?}: $*"
-  exit 77
+  skip_or_fail "$CASE on ${GATEBOX_STACK:-?}" "${GATEBOX_STACK:-?}" "$@"
 }
 
-# skip_on STACK REASON: this case does not apply to STACK.
+# skip_on STACK REASON: this case does not apply to STACK (by design, never a failure).
 skip_on() {
   local stack=$1
   shift
-  [ "$GATEBOX_STACK" != "$stack" ] || skip "$*"
+  [ "$GATEBOX_STACK" != "$stack" ] || not_applicable "$CASE on $stack" "$*"
+}
+
+# only_on STACK...: the case applies to these stacks only.
+only_on() {
+  local s
+  for s in "$@"; do [ "$GATEBOX_STACK" != "$s" ] || return 0; done
+  not_applicable "$CASE on $GATEBOX_STACK" "runs on $* only"
 }
 
 # Shows the last lines of what the most recent run printed, for a failure message.
@@ -80,7 +89,7 @@ stack_status() {
   local json rc=0
   json=$("$GATEBOX" stacks --json "$GATEBOX_STACK" 2>"${T:-/tmp}/stacks.err") || rc=$?
   if [ "$rc" != 0 ] && [ "$rc" != 69 ]; then
-    printf 'no\t`gatebox stacks --json %s` failed (exit %s): %s\n' "$GATEBOX_STACK" "$rc" "$(tr '\n' ' ' <"${T:-/tmp}/stacks.err")"
+    printf 'error\t`gatebox stacks --json %s` failed (exit %s): %s\n' "$GATEBOX_STACK" "$rc" "$(tr '\n' ' ' <"${T:-/tmp}/stacks.err")"
     return 0
   fi
   STACKS_JSON=$json python3 -c '
@@ -91,7 +100,7 @@ try:
     if isinstance(stacks, dict):
         stacks = stacks.get("stacks", [])
 except ValueError as e:
-    print("no\t`gatebox stacks --json` printed no JSON: %s" % e)
+    print("error\t`gatebox stacks --json` printed no JSON: %s" % e)
     sys.exit(0)
 for s in stacks:
     if s.get("name") == stack:
@@ -100,7 +109,7 @@ for s in stacks:
         else:
             print("no\t%s" % (s.get("reason") or "unavailable, no reason given"))
         sys.exit(0)
-print("no\tgatebox does not know this stack")
+print("error\tgatebox stacks does not list this stack")
 ' "$GATEBOX_STACK"
 }
 
@@ -119,6 +128,8 @@ cleanup_dir() {
 trap cleanup_dir EXIT
 
 status=$(stack_status)
+# The availability check itself breaking is a failure, never a reason to skip.
+[ "${status%%$'\t'*}" != error ] || fail "the stack check broke: ${status#*$'\t'}"
 [ "${status%%$'\t'*}" = yes ] || skip "${status#*$'\t'}"
 # The kubernetes stack pushes the rootfs to a registry the cluster pulls from: the test
 # cluster's (tests/k8s/cluster.sh env, exported by scripts/test.sh).

@@ -12,7 +12,7 @@ check=${1:?usage: route.sh CHECK}
 for var in GATEBOX GATEBOX_CACHE GATEBOX_BUSYBOX_IMAGE; do
   [ -n "${!var:-}" ] || { echo "FAIL: $var is not set: run through ctest" >&2; exit 1; }
 done
-[ -f "$GATEBOX_BUSYBOX_IMAGE" ] || { echo "SKIP: route $check: no sample rootfs (make rootfs)"; exit 77; }
+[ -f "$GATEBOX_BUSYBOX_IMAGE" ] || { echo "FAIL: route $check: no sample rootfs at $GATEBOX_BUSYBOX_IMAGE (make rootfs)" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/gatebox-route.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 export GATEBOX_POLICY=""  # no host policy unless a check sets one
@@ -22,7 +22,9 @@ fail() {
   for f in "$T/out" "$T/err" "$T/report.json"; do [ -f "$f" ] && { echo "--- $f" >&2; head -c 3000 "$f" >&2; }; done
   exit 1
 }
-skip() { echo "SKIP: route $check: $*"; exit 77; }
+. "$(dirname "${BASH_SOURCE[0]}")/required.sh"
+# skip STACK REASON: a failure when STACK is required here.
+skip() { local stack=$1; shift; skip_or_fail "route $check" "$stack" "$@"; }
 
 available() {
   "$GATEBOX" stacks --json | python3 -c '
@@ -71,13 +73,13 @@ expect_ran_on() {
 
 case $check in
 plain)
-  available native || skip "native is unavailable here"
+  available native || skip native "native is unavailable here"
   gate
   run_gate
   expect_ran_on native
   ;;
 hardware)
-  available qemu || available firecracker || skip "no VM stack here (qemu and firecracker unavailable)"
+  available qemu || available firecracker || skip qemu "no VM stack here (qemu and firecracker unavailable)"
   gate 'isolation = "hardware"'
   run_gate
   expect_ran_on "qemu|firecracker"

@@ -188,8 +188,17 @@ alive_or_die() {
   local name=$1 pid
   pid=$(cat "$run/pid/$name")
   gone "$pid" || return 0
-  echo "k8s: $name exited at start; last lines of $state/log/$name.log:" >&2
-  tail -n 20 "$state/log/$name.log" | sed 's/^/    /' >&2
+  local log=$state/log/$name.log
+  echo "k8s: $name exited at start; last lines of $log:" >&2
+  tail -n 10 "$log" | cut -c1-300 | sed 's/^/    /' >&2
+  # A Go program that panics ends its log with a goroutine dump whose tail says nothing:
+  # the lines that say why come first (klog's fatal F lines, panics, "failed to run").
+  local why
+  why=$(grep -m 6 -E '^(panic:|fatal error:|F[0-9]{4} |Error: )|[Ff]ailed to run|unable to |failed to start' "$log" | cut -c1-400 || true)
+  if [ -n "$why" ]; then
+    echo "k8s: why $name exited (first error lines of its log):" >&2
+    printf '%s\n' "$why" | sed 's/^/    /' >&2
+  fi
   exit 1
 }
 

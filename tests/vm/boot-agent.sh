@@ -48,12 +48,12 @@ install -m 0600 "$job" "$work/root/.gatebox/job.json"
 (cd "$work/root" && find . | cpio -o -H newc --quiet) >"$work/initrd.cpio"
 
 tsc_khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
-start=$(date +%s.%N)
+start=$(date +%s%N)
 timeout 120 qemu-system-x86_64 \
   -M microvm,isa-serial=on,pit=on,pic=on,rtc=on -accel tcg -cpu max -m "${QEMU_MEM:-256}" -smp 1 \
   -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
   -kernel "$vmlinux" -initrd "$work/initrd.cpio" \
   -append "console=ttyS0 quiet loglevel=4 panic=-1 reboot=t rdinit=/.gatebox/init random.trust_cpu=on i8042.noaux tsc_early_khz=$tsc_khz" \
   </dev/null >"$capture"
-end=$(date +%s.%N)
-echo "qemu exited after $(echo "$end - $start" | bc) s" >&2
+end=$(date +%s%N)
+echo "qemu exited after $(( (end - start) / 1000000 )) ms" >&2

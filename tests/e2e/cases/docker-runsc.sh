@@ -2,7 +2,7 @@
 # gVisor through Docker: stack.docker.runtime = "runsc" runs the gate on gVisor's kernel.
 # Only on the docker stack, and only when the daemon has a runsc runtime registered.
 . "$(dirname "$0")/../lib.sh"
-[ "$GATEBOX_STACK" = docker ] || skip "runs on the docker stack only (this is the $GATEBOX_STACK stack)"
+only_on docker
 
 has_runsc_runtime() {
   # gatebox's own view first (docker details), then the daemon's.

@@ -5,7 +5,7 @@
 # the gate's streams, and a SIGKILLed gatebox leaves nothing the next run does not sweep.
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
-[ "$GATEBOX_STACK" = gvisor ] || skip "gVisor-specific checks (this is the $GATEBOX_STACK stack)"
+only_on gvisor
 
 make_profile specifics <<EOF2
 name = "e2e-gvisor-specifics"

@@ -11,7 +11,7 @@
 # it against a cluster that has one), and the refusal of a Job whose hardening fields an
 # older API server dropped (1.20 keeps them all; tests/unit/kube_job_test.cpp covers it).
 . "$(dirname "$0")/../lib.sh"
-[ "$GATEBOX_STACK" = kubernetes ] || skip "kubernetes only (this is the $GATEBOX_STACK stack)"
+only_on kubernetes
 
 make_profile api <<EOF2
 name = "e2e-kube-api"

@@ -7,7 +7,7 @@
 # - pushed, but no pull secret: the pod cannot pull, 70 at once with the reason;
 # - both: the gate runs, and a second run pushes nothing.
 . "$(dirname "$0")/../lib.sh"
-[ "$GATEBOX_STACK" = kubernetes ] || skip "kubernetes only (this is the $GATEBOX_STACK stack)"
+only_on kubernetes
 [ -n "${GATEBOX_K8S_PRIVATE_REGISTRY:-}" ] && [ -f "${GATEBOX_K8S_PRIVATE_DOCKER_CONFIG:-}/config.json" ] ||
   skip "no private registry: GATEBOX_K8S_PRIVATE_REGISTRY and GATEBOX_K8S_PRIVATE_DOCKER_CONFIG come from tests/k8s/cluster.sh env"
 host=${GATEBOX_K8S_PRIVATE_REGISTRY#http://}
