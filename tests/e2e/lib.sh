@@ -349,6 +349,30 @@ expect_gate_ended_within() {
     fail "expected the gate to end within $1 s of its start, the report says $run ms"
 }
 
+# gb_run_clocked PATTERN ARGS...: gb_run, with a wall clock outside gatebox from the first
+# line of the gate's output that contains PATTERN to gatebox's exit (tests/e2e/line_clock.py).
+gb_run_clocked() {
+  local pattern=$1 saved=("${GB_PREFIX[@]+"${GB_PREFIX[@]}"}")
+  shift
+  rm -f "$T/clock"
+  GB_PREFIX=(python3 "$E2E_DIR/line_clock.py" "$T/clock" "$pattern" -- ${saved[@]+"${saved[@]}"})
+  gb_run "$@"
+  GB_PREFIX=(${saved[@]+"${saved[@]}"})
+}
+
+# expect_line_to_exit_within SECONDS: after gb_run_clocked, gatebox exited within SECONDS of
+# the gate's line, as a clock outside gatebox saw it (a gate that outlives its timeout, or a
+# teardown that hangs, fails this however gatebox timed itself).
+expect_line_to_exit_within() {
+  local ms
+  ms=$(cat "$T/clock" 2>/dev/null || echo missing)
+  case $ms in
+    none | missing) fail "the gate's line never came (clock: $ms)" ;;
+  esac
+  [ "$ms" -le $(($1 * 1000)) ] || fail "gatebox exited $ms ms after the gate's line; expected within $1 s"
+  echo "ok: gatebox exited $ms ms after the gate's line (bound $1 s)"
+}
+
 # --- leftovers ----------------------------------------------------------------------------
 
 # Prints what a run left on the host; nothing when clean.

@@ -130,19 +130,59 @@ std::string trim(std::string s) {
   return s;
 }
 
-// Whether the real-cgroup tests can run here; `why` says why not.
-bool real_cgroups_usable(const fs::path& root, std::string& why) {
-  if (::geteuid() != 0) {
-    why = "not root";
-    return false;
+// Whether the real-cgroup tests can run here, decided from the kernel's mount table and the
+// euid alone: never from detect_cgroups(), the code under test (a broken detection must fail
+// these tests, not skip them). Usable: root, and either cgroup2 at /sys/fs/cgroup or v1
+// hierarchies with the memory and pids controllers under it.
+struct CgroupMounts {
+  bool v2_root = false;
+  fs::path v2_any;  // a cgroup2 mount under /sys/fs/cgroup (the root one, or a hybrid's)
+  bool v1_memory = false;
+  bool v1_pids = false;
+};
+
+CgroupMounts cgroup_mounts() {
+  CgroupMounts m;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount_point, word;
+    fields >> id >> parent >> dev >> root >> mount_point;
+    while (fields >> word && word != "-") {
+    }
+    std::string fstype, source, super_options;
+    fields >> fstype >> source >> super_options;
+    const bool under = mount_point == "/sys/fs/cgroup" || mount_point.rfind("/sys/fs/cgroup/", 0) == 0;
+    if (!under) continue;
+    if (fstype == "cgroup2") {
+      if (mount_point == "/sys/fs/cgroup") m.v2_root = true;
+      if (m.v2_any.empty() || mount_point == "/sys/fs/cgroup") m.v2_any = mount_point;
+    } else if (fstype == "cgroup") {
+      std::istringstream opts(super_options);
+      for (std::string opt; std::getline(opts, opt, ',');) {
+        if (opt == "memory") m.v1_memory = true;
+        if (opt == "pids") m.v1_pids = true;
+      }
+    }
   }
-  auto host = detect_cgroups(root);
-  if (host.layout == CgroupLayout::none || !host.unusable_reason.empty()) {
-    why = host.unusable_reason.empty() ? "no cgroups" : host.unusable_reason;
-    return false;
-  }
-  return true;
+  return m;
 }
+
+bool real_cgroups_mounted() {
+  if (::geteuid() != 0) return false;
+  const auto m = cgroup_mounts();
+  if (m.v1_memory && m.v1_pids) return true;
+  if (!m.v2_root) return false;
+  std::ifstream controllers("/sys/fs/cgroup/cgroup.controllers");
+  std::string all((std::istreambuf_iterator<char>(controllers)), std::istreambuf_iterator<char>());
+  return all.find("memory") != std::string::npos && all.find("pids") != std::string::npos;
+}
+
+bool real_cgroup2_mounted() { return ::geteuid() == 0 && !cgroup_mounts().v2_any.empty(); }
+
+// Skipped (doctest counts and prints it) where the host cannot take the real-cgroup tests.
+const auto needs_real_cgroups = doctest::skip(!real_cgroups_mounted());
 
 bool host_is_v2(const fs::path& root) { return detect_cgroups(root).layout == CgroupLayout::v2; }
 
@@ -519,13 +559,10 @@ TEST_SUITE("stack::native::cgroup") {
   }
 
   // On the real /sys/fs/cgroup: only as root on a host whose cgroups gatebox can use.
-  TEST_CASE("real cgroup: limits land in the kernel, kill_all kills, nothing is left") {
+  TEST_CASE("real cgroup: limits land in the kernel, kill_all kills, nothing is left" * needs_real_cgroups) {
     const fs::path root = "/sys/fs/cgroup";
-    std::string why;
-    if (!real_cgroups_usable(root, why)) {
-      MESSAGE("skipped: " << why);
-      return;
-    }
+    // The host has usable cgroups (mountinfo says so): gatebox must find them.
+    REQUIRE_MESSAGE(detect_cgroups(root).unusable_reason.empty(), detect_cgroups(root).unusable_reason);
     const auto host = detect_cgroups(root);
     const std::string run = run_id();
     std::vector<fs::path> dirs;
@@ -561,13 +598,10 @@ TEST_SUITE("stack::native::cgroup") {
     for (const auto& d : dirs) CHECK_FALSE(fs::exists(d));
   }
 
-  TEST_CASE("real cgroup: a gate that touches 256 MiB under a 32 MiB limit is OOM-killed") {
+  TEST_CASE("real cgroup: a gate that touches 256 MiB under a 32 MiB limit is OOM-killed" * needs_real_cgroups) {
     const fs::path root = "/sys/fs/cgroup";
-    std::string why;
-    if (!real_cgroups_usable(root, why)) {
-      MESSAGE("skipped: " << why);
-      return;
-    }
+    // The host has usable cgroups (mountinfo says so): gatebox must find them.
+    REQUIRE_MESSAGE(detect_cgroups(root).unusable_reason.empty(), detect_cgroups(root).unusable_reason);
     auto cg = create_cgroup(run_id(), {.memory_bytes = 32ULL << 20, .pids = 16, .cpus = 0}, root);
     Gated child([] {
       const std::size_t size = 256ULL << 20;
@@ -584,13 +618,10 @@ TEST_SUITE("stack::native::cgroup") {
     if (usage.memory_peak_bytes != 0) CHECK(usage.memory_peak_bytes <= (33ULL << 20));
   }
 
-  TEST_CASE("real cgroup: a fork bomb stops at the pids limit and kill_all takes all of it") {
+  TEST_CASE("real cgroup: a fork bomb stops at the pids limit and kill_all takes all of it" * needs_real_cgroups) {
     const fs::path root = "/sys/fs/cgroup";
-    std::string why;
-    if (!real_cgroups_usable(root, why)) {
-      MESSAGE("skipped: " << why);
-      return;
-    }
+    // The host has usable cgroups (mountinfo says so): gatebox must find them.
+    REQUIRE_MESSAGE(detect_cgroups(root).unusable_reason.empty(), detect_cgroups(root).unusable_reason);
     const std::string run = run_id();
     auto cg = create_cgroup(run, {.memory_bytes = 64ULL << 20, .pids = 4, .cpus = 0}, root);
     int report[2];
@@ -628,14 +659,10 @@ TEST_SUITE("stack::native::cgroup") {
 
   // The v2 code on a real cgroup2, where the host has one: a pure v2 host, or the controller-less
   // cgroup2 of a hybrid host (which then cannot take a memory limit, and must say so).
-  TEST_CASE("real cgroup2: add, kill through the kernel, remove; a missing controller is an error") {
-    fs::path root;
-    for (const fs::path candidate : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
-      if (root.empty() && detect_cgroups(candidate).layout == CgroupLayout::v2) root = candidate;
-    if (::geteuid() != 0 || root.empty() || ::access(root.c_str(), W_OK) != 0) {
-      MESSAGE("skipped: not root, or no writable cgroup2 mount");
-      return;
-    }
+  TEST_CASE("real cgroup2: add, kill through the kernel, remove; a missing controller is an error" *
+            doctest::skip(!real_cgroup2_mounted())) {
+    const fs::path root = cgroup_mounts().v2_any;
+    REQUIRE_MESSAGE(detect_cgroups(root).layout == CgroupLayout::v2, "gatebox does not see cgroup2 at " << root);
     const std::string run = run_id();
     const fs::path dir = root / "gatebox" / run;
     {

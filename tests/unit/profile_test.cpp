@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -287,13 +289,30 @@ file = "/gatebox/verdict.json"
   }
 
   TEST_CASE("an unreadable file is bad input") {
-    if (::geteuid() == 0) return;  // root reads every file
     TempDir dir;
     fs::path file = dir.write("p.toml", minimal);
     fs::permissions(file, fs::perms::none);
-    Failure f = failure_of(file);
-    CHECK(f.code == 65);
-    CHECK(f.message.find(file.string()) != std::string::npos);
+    // Root reads every file: as root, the check runs in a child that dropped to nobody
+    // (the directory stays traversable for it).
+    if (::geteuid() != 0) {
+      Failure f = failure_of(file);
+      CHECK(f.code == 65);
+      CHECK(f.message.find(file.string()) != std::string::npos);
+      return;
+    }
+    fs::permissions(dir.path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+      Failure f = failure_of(file);
+      ::_exit(f.code == 65 && f.message.find(file.string()) != std::string::npos ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK_MESSAGE(WEXITSTATUS(status) != 3, "could not drop to uid 65534");
+    CHECK_MESSAGE(WEXITSTATUS(status) == 0, "as nobody, the unreadable profile was not refused with 65 naming it");
   }
 
   TEST_CASE("wrong types name the key, its position and both types") {

@@ -18,7 +18,7 @@ expect_stdout_has "failing $MARKER"
 expect_verdict_line fail
 expect_report verdict fail
 expect_report exit_code 3
-expect_report_has reason 3
+expect_report reason "exit code 3"
 expect_report timed_out false
 expect_report oom_killed false
 expect_no_leftovers

@@ -67,6 +67,8 @@ esac
 
 run_image bomb.tar.gz
 expect_exit 65
+# Refused because of the byte budget, not for some other reason.
+expect_stderr_has "exceeds rootfs.max_bytes"
 # Stopped by the byte budget, not by unpacking it all (a bound against hangs only).
 expect_faster_than 60
 

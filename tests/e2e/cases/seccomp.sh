@@ -46,8 +46,7 @@ fi
 # sysprobe's keyctl probe calls add_key; allowing the keyring calls lifts the filter's EPERM.
 gb_run "$PROFILE" --set 'seccomp.allow=["add_key", "keyctl"]' -- /fixtures/sysprobe keyctl
 expect_exit 0
-expect_stdout_has "keyctl "
-expect_stdout_lacks "keyctl denied EPERM"
+expect_stdout_has "keyctl ok"
 
 gb_run "$PROFILE" --set 'seccomp.deny=["getcwd"]' -- /fixtures/sysprobe getcwd
 expect_exit 0

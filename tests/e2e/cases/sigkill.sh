@@ -17,7 +17,8 @@ argv = ["/fixtures/sleeper", "$MARKER"]
 timeout = "120s"
 EOF2
 
-# Starts the sleeper, SIGKILLs gatebox once the gate runs, and prints what is left.
+# Starts the sleeper, SIGKILLs gatebox once the gate runs, and writes what is left to
+# $T/left (not in a $(...) subshell: a failure here must end the case).
 kill_mid_run() {
   gb_start "$PROFILE"
   for _ in $(seq 900); do
@@ -29,19 +30,25 @@ kill_mid_run() {
   kill -KILL "$GB_PID"
   wait "$GB_PID" 2>/dev/null || true
   sleep 1
-  leftovers | sed 's/^/  /'
+  leftovers | sed 's/^/  /' >"$T/left"
 }
 
-left1=$(kill_mid_run)
-[ -z "$left1" ] || echo "left by the first SIGKILLed run (the next run reclaims it):
+# A SIGKILLed gatebox cannot clean up: its run dir, cgroup, container, VM dir or Job stays.
+# Something must be left, or the sweep below is not tested at all.
+kill_mid_run
+left1=$(cat "$T/left")
+[ -n "$left1" ] || fail "nothing was left after SIGKILL mid-run: the sweep has nothing to prove"
+echo "left by the first SIGKILLed run (the next run reclaims it):
 $left1"
 # The next run's start-up sweep.
 gb_run "$PROFILE" -- /bin/true
 expect_exit 0
 expect_no_leftovers
 
-left2=$(kill_mid_run)
-[ -z "$left2" ] || echo "left by the second SIGKILLed run (cache prune reclaims it):
+kill_mid_run
+left2=$(cat "$T/left")
+[ -n "$left2" ] || fail "nothing was left after the second SIGKILL: cache prune has nothing to prove"
+echo "left by the second SIGKILLed run (cache prune reclaims it):
 $left2"
 GB_CMD="$GB_BIN cache prune --cache-dir $GB_CACHE"
 GB_EXIT=0

@@ -21,6 +21,7 @@ wait_for_gate() {
     kill -0 "$GB_PID" 2>/dev/null || fail "gatebox ended before the gate started"
     sleep 0.1
   done
+  grep -q "sleeper: sleeping" "$T/stdout" || fail "the gate did not start within 60 s"
   sleep 1
 }
 

@@ -18,24 +18,32 @@ argv = ["/fixtures/sleeper", "$MARKER"]
 timeout = "2s"
 EOF2
 
-gb_run "$PROFILE"
+# Teardown after the kill, on a loaded machine: a container's or a VM's end, a pod's
+# deletion. The bound is from the gate's first line to gatebox's exit, on a clock outside
+# gatebox: the 2 s timeout plus that.
+teardown=6
+case $GATEBOX_STACK in qemu | firecracker | kubernetes) teardown=13 ;; esac
+
+gb_run_clocked "sleeper: sleeping" "$PROFILE"
 expect_exit 1
 expect_verdict_line fail
 expect_report verdict fail
 expect_report timed_out true
 expect_stdout_has "sleeper: sleeping"
 # Killed at once: the gate's run ends within a second or so of the 2 s timeout (gatebox's own
-# timing; the wall-clock bound only catches a hang).
+# timing), and gatebox itself is gone soon after (the outside clock).
 expect_gate_ended_within 4
+expect_line_to_exit_within $((2 + teardown))
 expect_faster_than $((60 + boot))
 expect_no_leftovers
 
 # on_timeout = "error", and -t overriding limits.timeout.
-gb_run "$PROFILE" -t 1s --set 'verdict.on_timeout="error"'
+gb_run_clocked "sleeper: sleeping" "$PROFILE" -t 1s --set 'verdict.on_timeout="error"'
 expect_exit 2
 expect_report verdict error
 expect_report timed_out true
 expect_gate_ended_within 3
+expect_line_to_exit_within $((1 + teardown))
 expect_faster_than $((60 + boot))
 expect_no_leftovers
 pass
