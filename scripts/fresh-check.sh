@@ -7,8 +7,7 @@
 # The container: a debootstrap --variant=minbase bookworm tree with only what a user needs
 # to get the source (git, make, sudo), made once and cached as
 # /var/cache/gatebox-fresh/bookworm-minbase.tar (delete it to remake it); a clone of the
-# committed REV (default HEAD) in /root/gatebox, with a copy of ../shared beside it as CI
-# has it. It runs in new mount, PID, UTS and IPC namespaces with its own /proc, /run, /tmp
+# committed REV (default HEAD) in /root/gatebox (the tests read nothing outside the clone). It runs in new mount, PID, UTS and IPC namespaces with its own /proc, /run, /tmp
 # and /dev/shm, pivot_root'ed into the tree; it shares the host's network (for apt), /sys
 # (cgroups) and /dev (kvm, tun, loop), as a machine of its own would have them.
 #
@@ -123,8 +122,6 @@ tar -C "$root" -xf "$base"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 git clone -q --no-hardlinks "$repo" "$root/root/gatebox"
 git -C "$root/root/gatebox" checkout -q "$commit"
-# CI has a copy of shared/ beside the clone; so does the container.
-[ -d "$repo/../shared" ] && cp -r "$repo/../shared" "$root/root/shared"
 
 steps='run'
 $run_test && steps='run test'

@@ -34,7 +34,7 @@ start() {
     exit 1
   fi
   local missing=()
-  for cmd in go etcd containerd runc ctr docker-registry openssl curl jq nsenter ip iptables gcc; do
+  for cmd in go etcd containerd runc ctr docker-registry htpasswd openssl curl jq nsenter ip iptables gcc; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   [ -x /usr/lib/cni/bridge ] || missing+=("/usr/lib/cni/bridge")

@@ -419,28 +419,62 @@ leftovers() {
     done < <(grep -l -a -F -f "$T/vmm-pattern" /proc/[0-9]*/cmdline 2>/dev/null)
   fi
   if [ "$GATEBOX_STACK" = kubernetes ]; then
-    # Jobs and pods of gatebox runs still on the cluster (the test cluster's admin token,
-    # else kubectl for a cluster of KUBECONFIG), and the runs' sweep records.
-    local pki=/var/lib/e2e-k8s/pki kind
-    if [ -r "$pki/admin.token" ] && [ "${KUBECONFIG:-}" = /var/lib/e2e-k8s/kubeconfig ]; then
-      for kind in apis/batch/v1/namespaces/${K8S_NAMESPACE:-gates}/jobs api/v1/namespaces/${K8S_NAMESPACE:-gates}/pods; do
-        curl -sS --max-time 10 --cacert "$pki/ca.crt" -H "Authorization: Bearer $(cat "$pki/admin.token")" \
-          "https://10.217.0.2:6443/$kind?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dgatebox" 2>/dev/null |
-          python3 -c 'import json,sys
-for i in json.load(sys.stdin).get("items", []):
+    # Jobs and pods of gatebox runs still on the cluster, in every namespace: those of this
+    # lane's namespace, and anywhere those whose spec carries this case's marker (the other
+    # lane's runs are its own business). On the test cluster with its admin token, else
+    # with kubectl for a cluster of KUBECONFIG. A query that fails is reported as a
+    # leftover line, so the check fails closed.
+    local kind answer rc
+    if [ -n "${GATEBOX_K8S_API:-}" ] && [ -r "${GATEBOX_K8S_ADMIN_TOKEN_FILE:-}" ] &&
+      [ "${KUBECONFIG:-}" = /var/lib/e2e-k8s/kubeconfig ]; then
+      for kind in apis/batch/v1/jobs api/v1/pods; do
+        rc=0
+        answer=$(curl -sS --fail --max-time 10 --cacert "$GATEBOX_K8S_CA" \
+          -H "Authorization: Bearer $(cat "$GATEBOX_K8S_ADMIN_TOKEN_FILE")" \
+          "$GATEBOX_K8S_API/$kind?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dgatebox" 2>&1) || rc=$?
+        if [ "$rc" != 0 ]; then
+          echo "kubernetes: the leftover query for ${kind##*/} failed (curl exit $rc): $(printf '%s' "$answer" | head -c 200)"
+          continue
+        fi
+        printf '%s' "$answer" | python3 -c 'import json, sys
+kind, lane_ns, marker = sys.argv[1:4]
+try:
+    items = json.load(sys.stdin)["items"]
+except (ValueError, KeyError, TypeError) as e:
+    print("kubernetes: the leftover query for %s gave no item list: %s" % (kind, e))
+    sys.exit(0)
+for i in items:
     m = i["metadata"]
-    print("kubernetes: %s %s/%s" % (i.get("kind") or sys.argv[1], m.get("namespace"), m.get("name")))' "${kind##*/}" || true
+    if m.get("namespace") == lane_ns or marker in json.dumps(i.get("spec", {})):
+        print("kubernetes: %s %s/%s" % (i.get("kind") or kind, m.get("namespace"), m.get("name")))' \
+          "${kind##*/}" "${K8S_NAMESPACE:-gates}" "$MARKER"
       done
     elif command -v kubectl >/dev/null; then
-      kubectl get jobs,pods --all-namespaces -l app.kubernetes.io/managed-by=gatebox -o name 2>/dev/null |
-        sed 's/^/kubernetes: /' || true
+      rc=0
+      answer=$(kubectl get jobs,pods --all-namespaces -l app.kubernetes.io/managed-by=gatebox -o name 2>&1) || rc=$?
+      if [ "$rc" != 0 ]; then
+        echo "kubernetes: the leftover query failed (kubectl exit $rc): $(printf '%s' "$answer" | head -c 200)"
+      else
+        printf '%s' "$answer" | sed '/^$/d; s/^/kubernetes: /'
+      fi
+    else
+      echo "kubernetes: no way to look for leftover Jobs (neither the test cluster's admin token nor kubectl)"
     fi
     if [ -d "$GB_CACHE/kubernetes/runs" ]; then
       find "$GB_CACHE/kubernetes/runs" -mindepth 1 -maxdepth 1 -printf "cache: %p\n"
     fi
   fi
-  if [ "$GATEBOX_STACK" = docker ] && command -v docker >/dev/null; then
-    docker ps -a --filter label=gatebox.run --format 'container: {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null || true
+  if [ "$GATEBOX_STACK" = docker ]; then
+    # Containers with gatebox's label, and any whose command carries the marker (a container
+    # that lost or never had the label). A query that fails is a leftover line: fail closed.
+    local rc=0 answer
+    answer=$(docker ps -a --no-trunc --format '{{.ID}}\t{{.Names}}\t{{.Status}}\t{{.Label "gatebox.run"}}\t{{.Command}}' 2>&1) || rc=$?
+    if [ "$rc" != 0 ]; then
+      echo "container: the leftover query failed (docker ps exit $rc): $(printf '%s' "$answer" | head -c 200)"
+    else
+      printf '%s\n' "$answer" | awk -F '\t' -v marker="$MARKER" \
+        'NF >= 5 && ($4 != "" || index($5, marker)) { print "container: " $1 " " $2 " " $3 }'
+    fi
   fi
   if [ "$GATEBOX_STACK" = gvisor ] && command -v runsc >/dev/null; then
     # Each run has its own runsc --root under the cache; runsc's processes name it.

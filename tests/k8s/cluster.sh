@@ -57,8 +57,7 @@ pause_image=e2e-k8s.invalid/pause:3.4
 ctrd_sock=$run/containerd/containerd.sock
 host_dirs=(/var/log/pods /var/log/containers /var/lib/kubelet /var/lib/cni)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-seccomp_src=$here/../../../shared/reference/docker-default-seccomp.json
-[ -f "$seccomp_src" ] || seccomp_src=/work/shared/reference/docker-default-seccomp.json
+seccomp_src=$here/../fixtures/reference/docker-default-seccomp.json
 
 t0=${EPOCHREALTIME/./}
 elapsed() { local us=$((${EPOCHREALTIME/./} - t0)); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
@@ -395,8 +394,9 @@ EOF
   # $private_secret in each test namespace.
   local password
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-  python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=32)))' \
-    "$private_user" "$password" >"$state/private-registry.htpasswd"
+  # docker-registry's htpasswd wants bcrypt (apache2-utils; Python's crypt module is gone
+  # from newer Pythons).
+  htpasswd -nbB -C 5 "$private_user" "$password" | sed '/^$/d' >"$state/private-registry.htpasswd"
   sed -e "s|rootdirectory: $state/registry|rootdirectory: $state/private-registry|" -e "s|addr: $registry|addr: $private_registry|" \
     "$state/registry.yml" >"$state/private-registry.yml"
   printf 'auth:\n  htpasswd:\n    realm: e2e-k8s\n    path: %s\n' "$state/private-registry.htpasswd" >>"$state/private-registry.yml"
@@ -616,6 +616,12 @@ case ${1:-} in
     echo "GATEBOX_K8S_PRIVATE_REGISTRY=http://$private_registry/gates"
     echo "GATEBOX_K8S_PRIVATE_DOCKER_CONFIG=$state/docker-config"
     echo "GATEBOX_K8S_PULL_SECRET=$private_secret"
+    # For the suite's own checks (leftovers, the network case): the API server, its CA and
+    # the admin token, and the addresses a pod must not reach.
+    echo "GATEBOX_K8S_API=$api"
+    echo "GATEBOX_K8S_CA=$state/pki/ca.crt"
+    echo "GATEBOX_K8S_ADMIN_TOKEN_FILE=$state/pki/admin.token"
+    echo "GATEBOX_K8S_FORBIDDEN_TARGETS=$ns_ip:6443 $registry ${pod_cidr%.0/24}.1:6443 $host_ip:22"
     ;;
   *) echo "usage: $0 build|start|stop|status|env" >&2; exit 64 ;;
 esac

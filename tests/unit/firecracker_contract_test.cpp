@@ -1,5 +1,5 @@
 // Every JSON document gatebox gives firecracker, checked against firecracker's own API
-// description (../shared/reference/firecracker-api.yaml, next to this repository): required
+// description (tests/fixtures/reference/firecracker-api.yaml, vendored): required
 // properties present, no property the API does not define, types, enums and bounds right.
 // The reference is part of the contract; a missing file fails the test rather than skipping.
 #include <doctest/doctest.h>

@@ -8,7 +8,7 @@ name = "e2e-typo"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/true"]
+argv = ["/bin/true", "$MARKER"]
 [limits]
 memroy = "64MiB"
 EOF2
@@ -23,7 +23,7 @@ name = "e2e-bad-size"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/true"]
+argv = ["/bin/true", "$MARKER"]
 
 [limits]
 timeout = "60s"
@@ -39,7 +39,7 @@ name = "e2e-ok"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/true"]
+argv = ["/bin/true", "$MARKER"]
 EOF2
 gb_run "$PROFILE" --set limits.pids
 expect_exit 64

@@ -8,7 +8,7 @@ name = "e2e-network"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/sh", "-c", "echo ifaces: \$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\\\n' ' '); echo routes-begin; ip route; ip -6 route; echo routes-end"]
+argv = ["/bin/sh", "-c", "echo ifaces: \$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\\\n' ' '); echo routes-begin; ip route; ip -6 route; echo routes-end", "$MARKER"]
 [limits]
 timeout = "60s"
 [network]
@@ -44,8 +44,10 @@ if [ "$GATEBOX_STACK" = kubernetes ]; then
   # network lets through (tests/k8s/cluster.sh: no route out, the node's addresses dropped).
   # So here traffic is sent, and none of it may arrive: the API server, the registry, the
   # pod bridge's gateway, the host end of the cluster's veth.
+  [ -n "${GATEBOX_K8S_FORBIDDEN_TARGETS:-}" ] ||
+    skip "GATEBOX_K8S_FORBIDDEN_TARGETS is not set (tests/k8s/cluster.sh env, exported by scripts/test.sh)"
   gb_run "$PROFILE" -- /bin/sh -c "
-    for target in 10.217.0.2:6443 10.217.0.2:5000 10.244.0.1:6443 10.217.0.1:22; do
+    for target in $GATEBOX_K8S_FORBIDDEN_TARGETS; do
       if nc -w 3 \${target%:*} \${target#*:} </dev/null >/dev/null 2>&1; then echo REACHED \$target; else echo blocked \$target; fi
     done
     echo probes-done"

@@ -21,7 +21,7 @@ name = "e2e-private-registry"
 [rootfs]
 image = "$OWN_IMAGE"
 [run]
-argv = ["/bin/sh", "-c", "echo pulled-\$(cat /private-marker)"]
+argv = ["/bin/sh", "-c", "echo pulled-\$(cat /private-marker)", "$MARKER"]
 [limits]
 timeout = "60s"
 EOF

@@ -10,7 +10,7 @@ name = "e2e-seccomp-report"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/fixtures/sysprobe", "--no-fork", "bpf", "bpf", "perf_event_open", "getcwd"]
+argv = ["/bin/sh", "-c", "/fixtures/sysprobe --no-fork bpf bpf perf_event_open getcwd", "$MARKER"]
 [limits]
 timeout = "60s"
 EOF2

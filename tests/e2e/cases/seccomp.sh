@@ -8,7 +8,7 @@ name = "e2e-seccomp"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/fixtures/sysprobe", "mount", "unshare-user", "keyctl", "bpf", "getcwd"]
+argv = ["/bin/sh", "-c", "/fixtures/sysprobe mount unshare-user keyctl bpf getcwd", "$MARKER"]
 [limits]
 timeout = "60s"
 EOF2

@@ -8,7 +8,7 @@ name = "e2e-verdict-file"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/true"]
+argv = ["/bin/true", "$MARKER"]
 [limits]
 timeout = "60s"
 [verdict]
