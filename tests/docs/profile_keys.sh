@@ -75,12 +75,21 @@ def entries(title):
             tags.append(line.split()[0])
     return tags
 
+# The README's tables: a row is "| `key` | default | meaning |", several keys may share a
+# row ("| `a`, `b` | …"); a [stack] sub-table's keys are rows of [stack] ("`docker.host`").
+row_keys = set()
+for line in readme.splitlines():
+    m = re.match(r"^\| ((?:`[^`]+`(?:, )?)+) \|", line)
+    if m:
+        row_keys.update(re.findall(r"`([^`]+)`", m.group(1)))
+
 for table, key in keys:
     title = {"": "TOP-LEVEL KEYS", "mount": "[[mount]]"}.get(table, f"[{table}]")
     if key not in entries(title):
         problems.append(f"gatebox.toml.5: '{title}' has no entry for '{key}'")
-    if not table.startswith("stack.") and f"`{key}`" not in readme:
-        problems.append(f"README.md: no row for `{key}` of {title}")
+    row = f"{table[len('stack.'):]}.{key}" if table.startswith("stack.") else key
+    if row not in row_keys:
+        problems.append(f"README.md: no table row for `{row}` of {title}")
 
 settable = {f"{t}.{k}" if t else k for t, k in keys if t != "mount"}
 for shell, path in (("bash", sys.argv[5]), ("zsh", sys.argv[6]), ("fish", sys.argv[7])):
