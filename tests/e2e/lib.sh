@@ -268,6 +268,11 @@ expect_stderr_has() {
   grep -qF -- "$1" $(stderr_files) || fail "expected stderr to contain '$1'"
 }
 
+expect_stderr_lacks() {
+  # shellcheck disable=SC2046
+  ! grep -qF -- "$1" $(stderr_files) || fail "expected stderr NOT to contain '$1'"
+}
+
 # expect_stderr_matches REGEX (extended)
 expect_stderr_matches() {
   # shellcheck disable=SC2046

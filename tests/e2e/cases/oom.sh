@@ -21,6 +21,18 @@ expect_report verdict fail
 expect_stdout_lacks "memhog: done"
 expect_no_leftovers
 
+# verdict.on_oom decides the verdict of an OOM kill: error (2), and pass (0) on request.
+gb_run "$PROFILE" --set 'verdict.on_oom="error"'
+expect_exit 2
+expect_report oom_killed true
+expect_report verdict error
+expect_no_leftovers
+gb_run "$PROFILE" --set 'verdict.on_oom="pass"'
+expect_exit 0
+expect_report oom_killed true
+expect_report verdict pass
+expect_no_leftovers
+
 # Within the limit the same program passes.
 gb_run "$PROFILE" -- /fixtures/memhog 16
 expect_exit 0
