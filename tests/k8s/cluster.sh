@@ -347,12 +347,54 @@ EOF
 EOF
 }
 
+# What the kubelet and containerd need from the host and that a container (docker,
+# systemd-nspawn, a chroot) may not give: each missing piece is named, with the reason,
+# before anything starts, instead of a daemon's goroutine dump later.
+preflight() {
+  local lacks=()
+  # The kubelet's OOM watcher reads the kernel log; without it the kubelet exits at start.
+  [ -r /dev/kmsg ] || lacks+=("/dev/kmsg (the kubelet's OOM watcher reads the kernel log)")
+  # The kubelet sets vm.overcommit_memory, vm.panic_on_oom, kernel.panic(_on_oops) at start.
+  local f
+  for f in /proc/sys/vm/overcommit_memory /proc/sys/kernel/panic; do
+    [ -w "$f" ] && (: >>"$f") 2>/dev/null ||
+      lacks+=("a writable $f (the kubelet sets kernel defaults; /proc/sys is read-only in most containers)")
+  done
+  # Pods' limits are cgroups: the controllers the kubelet's container manager requires.
+  local c
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    for c in cpu memory pids cpuset; do
+      grep -qw "$c" /sys/fs/cgroup/cgroup.controllers || lacks+=("the cgroup2 controller $c")
+    done
+    [ -w /sys/fs/cgroup/cgroup.subtree_control ] || lacks+=("a writable /sys/fs/cgroup (cgroup2)")
+  else
+    for c in cpu cpuacct cpuset memory pids; do
+      [ -d /sys/fs/cgroup/$c ] || lacks+=("the cgroup v1 controller $c (mounted at /sys/fs/cgroup/$c)")
+    done
+    [ ! -d /sys/fs/cgroup/memory ] || [ -w /sys/fs/cgroup/memory ] || lacks+=("a writable /sys/fs/cgroup/memory")
+  fi
+  # The cluster lives in a network namespace of its own, with iptables rules inside.
+  if ! ip netns add e2e-k8s-preflight 2>/dev/null; then
+    lacks+=("network namespaces (ip netns add failed: CAP_SYS_ADMIN and CAP_NET_ADMIN are needed)")
+  else
+    nsenter --net=/run/netns/e2e-k8s-preflight -- iptables -w -L >/dev/null 2>&1 ||
+      lacks+=("iptables in a network namespace (the nf_tables/ip_tables kernel support)")
+    ip netns delete e2e-k8s-preflight
+  fi
+  if [ ${#lacks[@]} -gt 0 ]; then
+    echo "k8s: this host cannot run the test cluster; it lacks:" >&2
+    printf '    - %s\n' "${lacks[@]}" >&2
+    die "host requirements not met (a container needs them passed in: e.g. --privileged, or /dev/kmsg, a writable /proc/sys and the cgroup controllers)"
+  fi
+}
+
 start() {
   [ "$(id -u)" = 0 ] || die "start needs root"
   [ -f "$stamp" ] || die "not built yet: run $0 build"
   for cmd in etcd containerd runc ctr docker-registry openssl curl jq nsenter ip iptables; do
     command -v "$cmd" >/dev/null || die "$cmd is missing (scripts/install-deps.sh)"
   done
+  preflight
   step "wipe earlier state"
   stop >/dev/null 2>&1 || true
   mkdir -p "$state/log" "$run/pid" "$state/seccomp/gatebox" "$run/etcd"
