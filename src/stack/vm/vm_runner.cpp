@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <optional>
 
 #include "log/console.hpp"
@@ -88,7 +89,22 @@ fs::path vm_run_dir(const fs::path& cache_dir, const std::string& run_id) {
   return fs::absolute(cache_dir) / "vm" / "runs" / run_id;
 }
 
-std::chrono::seconds boot_deadline(bool kvm) { return std::chrono::seconds(kvm ? 20 : 120); }
+// 20 s with KVM, 120 s under TCG (a loaded 2-core host boots in 2-10 s); the operator can
+// set another bound with GATEBOX_VM_BOOT_TIMEOUT (whole seconds, 1-3600), e.g. for a very
+// slow host. Not a profile key: a gate cannot lengthen the time it may hold a VM unstarted.
+std::chrono::seconds boot_deadline(bool kvm) {
+  if (const char* env = std::getenv("GATEBOX_VM_BOOT_TIMEOUT"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    errno = 0;
+    const long secs = std::strtol(env, &end, 10);
+    if (errno != 0 || end == env || *end != '\0' || secs < 1 || secs > 3600) {
+      throw make_error(ExitCode::usage, "GATEBOX_VM_BOOT_TIMEOUT='{}': expected whole seconds from 1 to 3600, e.g. 300",
+                       env);
+    }
+    return std::chrono::seconds(secs);
+  }
+  return std::chrono::seconds(kvm ? 20 : 120);
+}
 
 Job make_job(const RunRequest& request, const Secret& secret, std::vector<sock_filter> seccomp) {
   const Profile& p = request.profile;
