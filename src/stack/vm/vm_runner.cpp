@@ -180,6 +180,8 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   }
   const std::string binary = vmm.binary(profile);
   const bool kvm = vmm.use_kvm(profile);
+  // Read (and checked) before anything starts: a bad GATEBOX_VM_BOOT_TIMEOUT is a usage error.
+  const std::chrono::seconds boot_bound = boot_deadline(kvm);
   const fs::path found_kernel = find_kernel(vmm.configured_kernel(profile)).path;
   fs::path kernel = elf_vmlinux(found_kernel, request.cache_dir);
   const fs::path agent = find_agent();
@@ -246,7 +248,7 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
       } else if (session.started()) {
         deadline = t_started + profile.limits.timeout;
       } else {
-        deadline = t_spawn + boot_deadline(kvm);
+        deadline = t_spawn + boot_bound;
       }
       if (!session.started() && !killed) {
         Console::get().status(fmt::format("booting the {} guest ({})…", vmm.name(), kvm ? "KVM" : "TCG, software emulation"));
@@ -353,7 +355,7 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
     return outcome;
   }
   if (boot_timed_out) {
-    outcome.stack_error = fmt::format("the guest did not start within {} s (console: {})", boot_deadline(kvm).count(),
+    outcome.stack_error = fmt::format("the guest did not start within {} s (console: {})", boot_bound.count(),
                                       console_excerpt(session.console_tail()));
     return outcome;
   }
