@@ -33,9 +33,11 @@ nlohmann::json render_container_create(const ContainerSpecInput& in) {
                                            : "seccomp=" + render_docker_seccomp(in.seccomp).dump());
 
   // A size-limited /tmp like the native stack's; nosuid/nodev because nothing there needs them.
+  // "exec" because Docker mounts a tmpfs noexec unless told otherwise, and a gate that
+  // builds a test binary into /tmp must run it as on every other stack.
   // Inodes are bounded as on the native stack: empty files cost no blocks, so size alone
   // does not stop an inode bomb (tmpfs's default is half the host's RAM pages).
-  nlohmann::json tmpfs = {{"/tmp", fmt::format("rw,nosuid,nodev,size={},nr_inodes={},mode=1777", p.limits.disk,
+  nlohmann::json tmpfs = {{"/tmp", fmt::format("rw,exec,nosuid,nodev,size={},nr_inodes={},mode=1777", p.limits.disk,
                                                std::max<std::uint64_t>(p.limits.disk / 4096, 4096))}};
 
   const auto nofile = static_cast<std::int64_t>(p.limits.open_files);
