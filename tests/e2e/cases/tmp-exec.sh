@@ -8,7 +8,7 @@ name = "e2e-tmp-exec"
 [rootfs]
 image = "$IMAGE"
 [run]
-argv = ["/bin/sh", "-c", "printf '#!/bin/sh\\\\necho ran-from-tmp\\\\n' > /tmp/t.sh && chmod 755 /tmp/t.sh && /tmp/t.sh; cp /bin/busybox /tmp/bb && /tmp/bb echo busybox-from-tmp; grep ' /tmp ' /proc/mounts", "$MARKER"]
+argv = ["/bin/sh", "-c", "printf '#!/bin/sh\\\\necho ran-from-tmp\\\\n' > /tmp/t.sh && chmod 755 /tmp/t.sh && /tmp/t.sh; mkdir /tmp/b && cp /bin/busybox /tmp/b/busybox && /tmp/b/busybox echo busybox-from-tmp; grep ' /tmp ' /proc/mounts", "$MARKER"]
 [limits]
 timeout = "60s"
 EOF2
