@@ -103,6 +103,7 @@ TEST_SUITE("docker::spec") {
     CHECK(h["PidsLimit"] == 64);
     CHECK(h["NanoCpus"] == 1'500'000'000LL);
     CHECK(h["Ulimits"] == nlohmann::json::parse(R"([{"Name":"nofile","Soft":512,"Hard":512}])"));
+    CHECK(h["CgroupnsMode"] == "private");
     CHECK(h["Tmpfs"]["/tmp"] == "rw,exec,nosuid,nodev,size=33554432,nr_inodes=8192,mode=1777");
   }
 

@@ -60,6 +60,9 @@ nlohmann::json render_container_create(const ContainerSpecInput& in) {
       {"Tmpfs", tmpfs},
       {"ShmSize", std::min<std::uint64_t>(p.limits.disk, 64ULL << 20)},
       {"IpcMode", "private"},
+      // Docker's default on a cgroup v1 host is the host's cgroup namespace: the gate would
+      // see the host's cgroup paths. Private, as native and a cgroup v2 daemon give it.
+      {"CgroupnsMode", "private"},
       // Output reaches us through attach; a log driver would also keep a copy on the daemon's disk.
       {"LogConfig", {{"Type", "none"}, {"Config", nlohmann::json::object()}}},
       {"AutoRemove", false},  // we remove it ourselves, after reading the exit status and verdict file
