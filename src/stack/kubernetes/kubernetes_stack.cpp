@@ -52,7 +52,7 @@ using std::chrono::seconds;
 
 constexpr milliseconds kPollEvery{200};
 // How long a deleted run's pods may take to go away before gatebox gives up waiting (and
-// says so): the kubelet kills with gracePeriodSeconds 0, so this is only a bound.
+// says so): the pods are deleted with a 1 s grace period, so this is only a bound.
 constexpr seconds kDeleteWait{60};
 
 double epoch_ms_now() {
@@ -138,13 +138,17 @@ void write_record(const fs::path& file, const kube::KubeTarget& target, const Pr
   fs::rename(tmp, file);
 }
 
-// Deletes the Job (Background propagation) and each of its pods (grace 0).
+// Deletes the Job (Background propagation) and each of its pods with a grace period of 1 s.
+// Not 0: a grace of 0 is a forced deletion, which removes the pod from the API at once while
+// the kubelet is still killing its containers, so "the pods are gone" would not mean "the
+// gate's processes are gone". With 1 s the pod stays listed until the kubelet has stopped
+// its containers (SIGTERM, SIGKILL a second later).
 void delete_run(kube::KubeClient& client, const std::string& ns, const std::string& job, const std::string& run_id) {
   client.del(jobs_path(ns) + "/" + job, {{"propagationPolicy", "Background"}});
   const nlohmann::json pods = client.get(run_pods_query(ns, run_id));
   for (const nlohmann::json& pod : pods.value("items", nlohmann::json::array())) {
     const std::string name = pod.value("/metadata/name"_json_pointer, std::string());
-    if (!name.empty()) client.del(pods_path(ns) + "/" + name, {{"gracePeriodSeconds", 0}});
+    if (!name.empty()) client.del(pods_path(ns) + "/" + name, {{"gracePeriodSeconds", 1}});
   }
 }
 
