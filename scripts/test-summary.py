@@ -87,12 +87,20 @@ def main():
             for n in names:
                 if tests[n][0] == "skipped":
                     problems.append(f"required stack {group}: {n} skipped: {tests[n][1]}")
-    not_run = [(n, tests[n]) for n in sorted(tests) if tests[n][0] in ("skipped", "n/a")]
-    if not_run:
+    # One line per stack and reason: "<case> on <stack>: " is dropped from the reason, so
+    # a stack that is missing altogether (33 cases, one reason) takes one line.
+    why = collections.OrderedDict()
+    for n in sorted(tests):
+        result, reason = tests[n]
+        if result not in ("skipped", "n/a"):
+            continue
+        text = re.sub(r"\s+", " ", re.sub(r"^\S+ on \S+: ", "", reason))[:200]
+        why.setdefault((group_of(n), result, text), []).append(n.split(".")[-1])
+    if why:
         print("  not run, and why:")
-        for n, (result, reason) in not_run:
-            reason = re.sub(r"\s+", " ", reason)[:160]
-            print(f"    {n:<42} {result:<8} {reason}")
+        for (group, result, text), cases in why.items():
+            which = f"{len(cases)} cases" if len(cases) > 3 else ", ".join(cases)
+            print(f"    {group:<12} {result:<8} {which}: {text}")
     for p in problems:
         print(f"test-summary: FAIL: {p}", file=sys.stderr)
     return 1 if problems else 0
