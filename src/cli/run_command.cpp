@@ -45,7 +45,8 @@ StackChoice select_stack(Profile& profile, const SitePolicy& policy, const std::
   StackChoice choice;
   if (profile.stack.kind == "auto") {
     std::vector<StackCandidate> candidates = gather_candidates(
-        profile, policy, cache_dir, dry_run, [](const std::string& line) { Console::get().info(line); });
+        profile, policy, cache_dir, dry_run ? ProbeMode::run_nothing : ProbeMode::run_tools,
+        [](const std::string& line) { Console::get().info(line); });
     RouteDecision d = route(profile, policy, candidates);
     profile.stack.kind = d.stack;
     choice.why = d.why;
@@ -54,7 +55,8 @@ StackChoice select_stack(Profile& profile, const SitePolicy& policy, const std::
   }
   choice.stack = make_stack(profile.stack.kind);
   if (!choice.stack) throw make_error(ExitCode::usage, "unknown stack '{}'", profile.stack.kind);
-  Availability avail = choice.stack->probe_for(profile);
+  // --dry-run runs nothing, not even a stack's tools to ask their version.
+  Availability avail = choice.stack->probe_for(profile, dry_run ? ProbeMode::run_nothing : ProbeMode::run_tools);
   if (!avail.available && dry_run) {
     Console::get().warn(fmt::format("the {} stack is unavailable here: {}", choice.stack->name(), avail.reason));
   } else if (!avail.available) {

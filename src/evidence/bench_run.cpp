@@ -159,7 +159,7 @@ BenchResult bench_stack(const BenchOptions& o, const std::string& stack_name, co
     r.reason = e.what();
     return r;
   }
-  const Availability a = stack->probe_for(profile);
+  const Availability a = stack->probe_for(profile, ProbeMode::run_tools);
   if (!a.available) {
     r.reason = a.reason;
     return r;
