@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "log/console.hpp"
 #include "policy/mounts.hpp"
+#include "policy/operator_keys.hpp"
 #include "policy/seccomp.hpp"
 #include "policy/site_policy.hpp"
 #include "profile/loader.hpp"
@@ -136,6 +137,7 @@ int run_command(const RunOptions& options) {
     profile = load_profile(options.profile, overrides);
     const SitePolicy site_policy = load_site_policy();
     apply_site_defaults(site_policy, *profile);
+    enforce_operator_keys(site_policy, *profile);  // before anything is probed, run or contacted
     const SeccompPolicy seccomp = resolve_seccomp(profile->seccomp);
     const std::vector<ResolvedMount> mounts = resolve_mounts(*profile);
     enforce_site_policy(site_policy, *profile, mounts);  // refused before anything starts

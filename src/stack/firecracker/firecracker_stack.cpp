@@ -38,6 +38,7 @@ class FirecrackerVmm final : public vm::Vmm {
     return found;
   }
   std::string configured_kernel(const Profile& profile) const override { return profile.stack.firecracker.kernel; }
+  std::string kernel_sha256(const Profile& profile) const override { return profile.stack.firecracker.kernel_sha256; }
   bool use_kvm(const Profile&) const override {
     const vm::KvmStatus kvm = vm::kvm_status();
     if (!kvm.usable) throw make_error(ExitCode::unavailable, "firecracker needs KVM: {}", kvm.detail);

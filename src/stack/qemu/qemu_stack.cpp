@@ -27,6 +27,7 @@ class QemuVmm final : public vm::Vmm {
     return found;
   }
   std::string configured_kernel(const Profile& profile) const override { return profile.stack.qemu.kernel; }
+  std::string kernel_sha256(const Profile& profile) const override { return profile.stack.qemu.kernel_sha256; }
   bool use_kvm(const Profile& profile) const override {
     const vm::KvmStatus kvm = vm::kvm_status();
     if (profile.stack.qemu.accel == "kvm" && !kvm.usable) {
