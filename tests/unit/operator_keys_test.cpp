@@ -2,7 +2,9 @@
 // endpoint, runtime, cluster, context or credential unless the site policy allow-lists the
 // exact value; `validate` and `run --dry-run` run nothing, not even the operator's tools.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +13,8 @@
 #include "cli/cli.hpp"
 #include "policy/operator_keys.hpp"
 #include "profile/loader.hpp"
+#include "rootfs_test_util.hpp"
+#include "stack/stack.hpp"
 #include "stack/vm/kernel.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -59,17 +63,31 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-// The Error `f` throws (65 expected unless told), or a failed check.
+// Keeps the plans `run --dry-run` prints out of the test's own output.
+class QuietStdout {
+ public:
+  QuietStdout() : saved_(::dup(STDOUT_FILENO)) {
+    std::fflush(stdout);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ::dup2(null, STDOUT_FILENO);
+    ::close(null);
+  }
+  ~QuietStdout() {
+    std::fflush(stdout);
+    ::dup2(saved_, STDOUT_FILENO);
+    ::close(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
+// The message of the Error `f` throws, with its exit code checked (65 unless told).
 template <class F>
 std::string refusal(F f, ExitCode code = ExitCode::bad_input) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.code() == code);
-    return e.what();
-  }
-  FAIL("no error");
-  return "";
+  const Error e = test::expect_error(f);
+  CHECK(e.code() == code);
+  return e.what();
 }
 
 bool has(const std::string& text, const std::string& part) {
@@ -280,6 +298,8 @@ TEST_SUITE("policy::operator_keys") {
 
     // No policy: the profile's programs are refused, by validate and by run --dry-run.
     const fs::path hostile = s.write("hostile.toml", kMinimal + planted);
+    const QuietStdout quiet;
+    const ScopedEnv own_cache("GATEBOX_CACHE", s.path("cache").string());  // tool answers are cached there
     {
       ScopedEnv no_policy("GATEBOX_POLICY", "");
       CHECK(validate_command({hostile.string()}, false) == 65);
@@ -324,5 +344,12 @@ TEST_SUITE("policy::operator_keys") {
       }
     }
     CHECK_FALSE(ran());
+
+    // The control: a probe that may run the stack's tools does run the planted runsc, so the
+    // checks above would have seen it.
+    Profile named;
+    named.stack.gvisor.runsc = runsc.string();
+    (void)make_stack("gvisor")->probe_for(named, ProbeMode::run_tools);
+    CHECK(fs::exists(s.path("runsc.ran")));
   }
 }
