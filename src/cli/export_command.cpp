@@ -12,6 +12,7 @@
 #include "policy/seccomp.hpp"
 #include "policy/site_policy.hpp"
 #include "profile/loader.hpp"
+#include "policy/operator_keys.hpp"
 #include "rootfs/rootfs.hpp"
 #include "stack/kubernetes/kubernetes_stack.hpp"
 #include "util/error.hpp"
@@ -27,6 +28,7 @@ int export_command(const RunOptions& options, const std::string& format, bool pu
   Profile profile = load_profile(options.profile, overrides);
   const SitePolicy site_policy = load_site_policy();
   apply_site_defaults(site_policy, profile);
+  enforce_operator_keys(site_policy, profile);  // the registry, cluster, context: the operator's
   profile.stack.kind = "kubernetes";
   const SeccompPolicy seccomp = resolve_seccomp(profile.seccomp);
   const std::vector<ResolvedMount> mounts = resolve_mounts(profile);

@@ -7,6 +7,7 @@
 #include "cli/cli.hpp"
 #include "evidence/host_facts.hpp"
 #include "log/console.hpp"
+#include "policy/operator_keys.hpp"
 #include "profile/loader.hpp"
 #include "rootfs/rootfs.hpp"
 #include "stack/stack.hpp"
@@ -17,9 +18,13 @@ namespace gatebox {
 
 int validate_command(const std::vector<std::string>& profiles, bool print) {
   int worst = 0;
+  // The keys only the operator chooses (policy/operator_keys.hpp) depend on the site policy.
+  std::optional<SitePolicy> policy;
   for (const std::string& file : profiles) {
     try {
       Profile profile = load_profile(file);
+      if (!policy) policy = load_site_policy();
+      enforce_operator_keys(*policy, profile);
       if (print) {
         std::cout << "# " << file << "\n" << profile_to_toml(profile);
       } else {

@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "log/console.hpp"
 #include "policy/mounts.hpp"
+#include "policy/operator_keys.hpp"
 #include "policy/seccomp.hpp"
 #include "policy/site_policy.hpp"
 #include "profile/loader.hpp"
@@ -45,7 +46,8 @@ StackChoice select_stack(Profile& profile, const SitePolicy& policy, const std::
   StackChoice choice;
   if (profile.stack.kind == "auto") {
     std::vector<StackCandidate> candidates = gather_candidates(
-        profile, policy, cache_dir, dry_run, [](const std::string& line) { Console::get().info(line); });
+        profile, policy, cache_dir, dry_run ? ProbeMode::run_nothing : ProbeMode::run_tools,
+        [](const std::string& line) { Console::get().info(line); });
     RouteDecision d = route(profile, policy, candidates);
     profile.stack.kind = d.stack;
     choice.why = d.why;
@@ -54,7 +56,8 @@ StackChoice select_stack(Profile& profile, const SitePolicy& policy, const std::
   }
   choice.stack = make_stack(profile.stack.kind);
   if (!choice.stack) throw make_error(ExitCode::usage, "unknown stack '{}'", profile.stack.kind);
-  Availability avail = choice.stack->probe_for(profile);
+  // --dry-run runs nothing, not even a stack's tools to ask their version.
+  Availability avail = choice.stack->probe_for(profile, dry_run ? ProbeMode::run_nothing : ProbeMode::run_tools);
   if (!avail.available && dry_run) {
     Console::get().warn(fmt::format("the {} stack is unavailable here: {}", choice.stack->name(), avail.reason));
   } else if (!avail.available) {
@@ -134,6 +137,7 @@ int run_command(const RunOptions& options) {
     profile = load_profile(options.profile, overrides);
     const SitePolicy site_policy = load_site_policy();
     apply_site_defaults(site_policy, *profile);
+    enforce_operator_keys(site_policy, *profile);  // before anything is probed, run or contacted
     const SeccompPolicy seccomp = resolve_seccomp(profile->seccomp);
     const std::vector<ResolvedMount> mounts = resolve_mounts(*profile);
     enforce_site_policy(site_policy, *profile, mounts);  // refused before anything starts

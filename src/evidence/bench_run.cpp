@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "policy/operator_keys.hpp"
 #include "profile/loader.hpp"
 #include "rootfs/rootfs.hpp"
 #include "stack/stack.hpp"
@@ -159,7 +160,10 @@ BenchResult bench_stack(const BenchOptions& o, const std::string& stack_name, co
     r.reason = e.what();
     return r;
   }
-  const Availability a = stack->probe_for(profile);
+  // Programs, kernels, endpoints are the operator's (policy/operator_keys.hpp): a profile that
+  // names one is refused outright, before the probe below could run it.
+  enforce_operator_keys(load_site_policy(), profile);
+  const Availability a = stack->probe_for(profile, ProbeMode::run_tools);
   if (!a.available) {
     r.reason = a.reason;
     return r;

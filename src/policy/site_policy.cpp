@@ -1,6 +1,7 @@
 #include "policy/site_policy.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <system_error>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "policy/operator_keys.hpp"
 #include "profile/origins.hpp"
 #include "profile/table_reader.hpp"
 #include "profile/toml_parse.hpp"
@@ -45,15 +47,89 @@ std::string check_stack_name(std::string_view name) {
   return fmt::format("'{}' is not a stack; the stacks are native, docker, gvisor, qemu, firecracker, kubernetes", name);
 }
 
+std::string check_absolute(std::string_view s) {
+  return !s.empty() && s.front() == '/' ? "" : fmt::format("'{}' is not an absolute host path", s);
+}
+
+// `sources` of [mounts] or [rootfs]: host directories, compared as real paths (as
+// resolve_mounts and the rootfs check resolve theirs).
+std::optional<SitePolicy::Rule<std::vector<fs::path>>> source_dirs(const fs::path& file, const TableReader& r) {
+  auto v = r.strings("sources", check_absolute);
+  if (!v) return std::nullopt;
+  std::vector<fs::path> dirs;
+  for (const std::string& s : *v) {
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(s, ec);
+    dirs.push_back(ec ? fs::path(s).lexically_normal() : real);
+  }
+  return SitePolicy::Rule<std::vector<fs::path>>{dirs, where(file, r, "sources")};
+}
+
+// [stacks.<stack>] allow-lists of the operator-only keys (policy/operator_keys.hpp).
+void parse_allow_lists(const fs::path& file, const TableReader& stacks, SitePolicy& p) {
+  const auto& rules = operator_key_rules();
+  for (std::string_view table : {"docker", "gvisor", "qemu", "firecracker", "kubernetes"}) {
+    const TableReader t = stacks.sub(table);
+    if (t.table() == nullptr) continue;
+    for (auto&& [key, node] : *t.table()) {
+      const bool known = std::any_of(rules.begin(), rules.end(), [&, &k = key](const OperatorKeyRule& r) {
+        return r.policy_table == table && r.policy_key == k.str();
+      });
+      if (!known) {
+        std::string list;
+        for (const OperatorKeyRule& r : rules) {
+          if (r.policy_table == table) list += fmt::format("{}{}", list.empty() ? "" : ", ", r.policy_key);
+        }
+        t.fail(key.str(), fmt::format("is not a key of [stacks.{}]; it has: {}", table, list));
+      }
+    }
+    for (const OperatorKeyRule& r : rules) {
+      if (r.policy_table != table || t.node(r.policy_key) == nullptr) continue;
+      if (!r.kernel) {
+        auto values = t.strings(r.policy_key, [&r](std::string_view s) -> std::string {
+          if (s.empty()) return "must not be empty";
+          if (r.path && s.find('/') != std::string_view::npos && s.front() != '/') {
+            return fmt::format("'{}' is neither an absolute path nor a program name looked up in PATH", s);
+          }
+          return "";
+        });
+        p.allowed_values[std::string(r.key)] = {*values, where(file, t, r.policy_key)};
+        continue;
+      }
+      const toml::array* list = t.array(r.policy_key);
+      if (list == nullptr) t.fail(r.policy_key, "expected an array of { path = \"/abs/vmlinux\", sha256 = \"<64 hex>\" }");
+      std::map<std::string, std::string> pins;
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        const std::string what = fmt::format("{}[{}]", t.key_path(r.policy_key), i);
+        if (!list->get(i)->is_table()) t.fail(*list->get(i), what, "expected { path = \"/abs/vmlinux\", sha256 = \"<64 hex>\" }");
+        const TableReader k(list->get(i)->as_table(), what, t.origins());
+        k.only({"path", "sha256"});
+        auto path = k.string("path", check_absolute);
+        if (!path) k.missing("path", "add the kernel's absolute path, e.g. path = \"/srv/kernels/vmlinux-6.1\"");
+        auto digest = k.string("sha256", [](std::string_view h) -> std::string {
+          const bool hex = std::all_of(h.begin(), h.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+          return h.size() == 64 && hex ? "" : fmt::format("'{}' is not a sha256 digest; write the 64 hexadecimal digits sha256sum prints", h);
+        });
+        if (!digest) k.missing("sha256", "pin the kernel: add sha256 = \"<what sha256sum prints>\"");
+        std::string lower = *digest;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+        pins[fs::path(*path).lexically_normal().string()] = lower;
+      }
+      p.kernel_pins[std::string(r.key)] = {std::move(pins), where(file, t, r.policy_key)};
+    }
+  }
+}
+
 SitePolicy parse_policy(const fs::path& file, const toml::table& root, const ValueOrigins& origins) {
   SitePolicy p;
   p.file = file;
   TableReader top(&root, "", origins);
-  top.only({"version", "stacks", "seccomp", "mounts", "limits"});
+  top.only({"version", "stacks", "seccomp", "mounts", "rootfs", "limits"});
   if (auto v = top.integer("version", 1, 1)) (void)v;
 
   TableReader stacks = top.sub("stacks");
-  stacks.only({"default", "allowed", "min_isolation"});
+  stacks.only({"default", "allowed", "min_isolation", "docker", "gvisor", "qemu", "firecracker", "kubernetes"});
+  parse_allow_lists(file, stacks, p);
   p.default_stack = rule(file, stacks, "default", stacks.choice("default", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"}));
   p.allowed_stacks = rule(file, stacks, "allowed", stacks.strings("allowed", check_stack_name));
   if (auto v = stacks.choice("min_isolation", {"any", "kernel", "user-space-kernel", "hardware"})) {
@@ -71,17 +147,10 @@ SitePolicy parse_policy(const fs::path& file, const toml::table& root, const Val
 
   TableReader mounts = top.sub("mounts");
   mounts.only({"sources", "allow_rw"});
-  if (auto v = mounts.strings("sources", [](std::string_view s) -> std::string {
-        return !s.empty() && s.front() == '/' ? "" : fmt::format("'{}' is not an absolute host path", s);
-      })) {
-    std::vector<fs::path> dirs;
-    for (const std::string& s : *v) {
-      std::error_code ec;
-      fs::path real = fs::weakly_canonical(s, ec);  // compare real paths, as resolve_mounts does
-      dirs.push_back(ec ? fs::path(s).lexically_normal() : real);
-    }
-    p.mount_sources = SitePolicy::Rule<std::vector<fs::path>>{dirs, where(file, mounts, "sources")};
-  }
+  p.mount_sources = source_dirs(file, mounts);
+  TableReader rootfs = top.sub("rootfs");
+  rootfs.only({"sources"});
+  p.rootfs_sources = source_dirs(file, rootfs);
   p.allow_rw_mounts = rule(file, mounts, "allow_rw", mounts.boolean("allow_rw"));
 
   TableReader limits = top.sub("limits");
@@ -96,23 +165,12 @@ SitePolicy parse_policy(const fs::path& file, const toml::table& root, const Val
   return p;
 }
 
-[[noreturn]] void refuse(const Profile& profile, const std::string& asks, const std::string& where_rule,
-                         std::string_view fix) {
-  throw make_error(ExitCode::bad_input, "{}: {}: refused by the site policy ({}); {}", profile.file.string(), asks,
-                   where_rule, fix);
-}
-
 template <class T, class Format>
 void cap(const Profile& profile, const std::optional<SitePolicy::Rule<T>>& rule, T asked, std::string_view key,
          Format format) {
   if (!rule || asked <= rule->value) return;
-  refuse(profile, fmt::format("{} = {} is above the cap of {}", key, format(asked), format(rule->value)), rule->where,
+  refuse_by_policy(profile, fmt::format("{} = {} is above the cap of {}", key, format(asked), format(rule->value)), rule->where,
          fmt::format("lower {} or ask the host's operator to raise the cap", key));
-}
-
-bool inside(const fs::path& path, const fs::path& dir) {
-  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
-  return d == dir.end();
 }
 
 }  // namespace
@@ -166,6 +224,12 @@ SitePolicy load_site_policy() {
   return load_site_policy_file(default_policy_path);
 }
 
+void refuse_by_policy(const Profile& profile, const std::string& asks, const std::string& where_rule,
+                      std::string_view fix) {
+  throw make_error(ExitCode::bad_input, "{}: {}: refused by the site policy ({}); {}", profile.file.string(), asks,
+                   where_rule, fix);
+}
+
 void apply_site_defaults(const SitePolicy& policy, Profile& profile) {
   if (!profile.stack.kind_set && policy.default_stack) profile.stack.kind = policy.default_stack->value;
 }
@@ -175,11 +239,11 @@ void enforce_site_policy(const SitePolicy& policy, const Profile& profile, const
   const std::string& kind = profile.stack.kind;
   if (kind != "auto") {
     if (!policy.stack_allowed(kind)) {
-      refuse(profile, fmt::format("stack.kind = \"{}\" is not an allowed stack", kind), policy.allowed_stacks->where,
+      refuse_by_policy(profile, fmt::format("stack.kind = \"{}\" is not an allowed stack", kind), policy.allowed_stacks->where,
              fmt::format("use one of: {}", fmt::join(policy.allowed_stacks->value, ", ")));
     }
     if (policy.min_isolation && stack_isolation(kind, profile) < policy.min_isolation->value) {
-      refuse(profile,
+      refuse_by_policy(profile,
              fmt::format("the {} stack gives {} isolation, weaker than the minimum {}", kind,
                          to_string(stack_isolation(kind, profile)), to_string(policy.min_isolation->value)),
              policy.min_isolation->where, "name a stronger stack, or use stack.kind = \"auto\"");
@@ -187,14 +251,14 @@ void enforce_site_policy(const SitePolicy& policy, const Profile& profile, const
   }
   const auto& s = profile.seccomp;
   if (policy.allow_unconfined && !policy.allow_unconfined->value && s.profile == "unconfined") {
-    refuse(profile, "seccomp.profile = \"unconfined\" is forbidden", policy.allow_unconfined->where,
+    refuse_by_policy(profile, "seccomp.profile = \"unconfined\" is forbidden", policy.allow_unconfined->where,
            "use \"default\" and add the calls the gate needs to seccomp.allow");
   }
   if (policy.allowed_syscalls) {
     const auto& ok = policy.allowed_syscalls->value;
     for (const std::string& call : s.allow) {
       if (std::find(ok.begin(), ok.end(), call) == ok.end()) {
-        refuse(profile, fmt::format("seccomp.allow adds '{}', which is not on the site's list", call),
+        refuse_by_policy(profile, fmt::format("seccomp.allow adds '{}', which is not on the site's list", call),
                policy.allowed_syscalls->where,
                ok.empty() ? std::string("remove it") : fmt::format("the list is: {}", fmt::join(ok, ", ")));
       }
@@ -203,14 +267,14 @@ void enforce_site_policy(const SitePolicy& policy, const Profile& profile, const
   for (std::size_t i = 0; i < mounts.size(); ++i) {
     const ResolvedMount& m = mounts[i];
     if (!m.readonly && policy.allow_rw_mounts && !policy.allow_rw_mounts->value) {
-      refuse(profile, fmt::format("mount {} ({}) is writable", m.target, m.source), policy.allow_rw_mounts->where,
+      refuse_by_policy(profile, fmt::format("mount {} ({}) is writable", m.target, m.source), policy.allow_rw_mounts->where,
              "mount it read-only and let the gate write into /tmp or verdict.file");
     }
     if (policy.mount_sources) {
       const auto& dirs = policy.mount_sources->value;
-      bool ok = std::any_of(dirs.begin(), dirs.end(), [&](const fs::path& d) { return inside(m.source, d); });
+      bool ok = std::any_of(dirs.begin(), dirs.end(), [&](const fs::path& d) { return path_inside(m.source, d); });
       if (!ok) {
-        refuse(profile, fmt::format("mount source {} is outside the directories the site allows", m.source),
+        refuse_by_policy(profile, fmt::format("mount source {} is outside the directories the site allows", m.source),
                policy.mount_sources->where, "mount something under one of those directories");
       }
     }

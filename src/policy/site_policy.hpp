@@ -5,6 +5,7 @@
 // (exit 65), naming the policy rule and where it is written. No file, no policy.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,13 @@ struct SitePolicy {
   std::optional<Rule<double>> max_cpus;
   std::optional<Rule<Duration>> max_timeout;
 
+  // The operator-only keys (policy/operator_keys.hpp): per profile key ("stack.gvisor.runsc"),
+  // the exact values a profile may name; for the kernels, path -> pinned sha256.
+  std::map<std::string, Rule<std::vector<std::string>>, std::less<>> allowed_values;
+  std::map<std::string, Rule<std::map<std::string, std::string>>, std::less<>> kernel_pins;
+  // rootfs.sources: the host directories a rootfs.image or rootfs.dir may come from.
+  std::optional<Rule<std::vector<std::filesystem::path>>> rootfs_sources;
+
   bool stack_allowed(std::string_view stack) const;
 };
 
@@ -51,6 +59,10 @@ struct SitePolicy {
 // when it exists. Throws Error(65) for a malformed file, with file:line:col.
 SitePolicy load_site_policy();
 SitePolicy load_site_policy_file(const std::filesystem::path& file);
+
+// Throws Error(65): "<profile>: <what it asks>: refused by the site policy (<where_rule>); <fix>".
+[[noreturn]] void refuse_by_policy(const Profile& profile, const std::string& asks, const std::string& where_rule,
+                                   std::string_view fix);
 
 // Applies the policy's default stack to a profile that named none.
 void apply_site_defaults(const SitePolicy& policy, Profile& profile);

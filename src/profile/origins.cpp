@@ -24,6 +24,11 @@ std::string ValueOrigins::position(const toml::node* node) const {
   return fmt::format("{}:{}:{}", file_, at.line, at.column);
 }
 
+std::string ValueOrigins::where(const toml::node& node) const {
+  if (auto it = labels_.find(&node); it != labels_.end()) return it->second;
+  return position(&node);
+}
+
 void ValueOrigins::fail(const toml::node& node, std::string_view message) const {
   if (auto it = labels_.find(&node); it != labels_.end()) {
     throw make_error(ExitCode::usage, "{}: {}", it->second, message);

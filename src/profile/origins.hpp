@@ -19,6 +19,8 @@ class ValueOrigins {
   // on the heap, so its address is stable while it sits in its table).
   void mark(const toml::node& node, const std::string& option);
   bool from_option(const toml::node& node) const { return labels_.count(&node) != 0; }
+  // Where `node` came from, as a message would name it: "FILE:LINE:COL" or the option.
+  std::string where(const toml::node& node) const;
 
   // Throws Error: "FILE:LINE:COL: message" (65) or "OPTION: message" (64).
   [[noreturn]] void fail(const toml::node& node, std::string_view message) const;

@@ -22,6 +22,19 @@ struct MountSpec {
   bool readonly = true;
 };
 
+// A key that names what gatebox itself runs or talks to with the operator's authority: a
+// program, kernel, daemon or endpoint, runtime, cluster, context or credential
+// (stack.gvisor.runsc, stack.docker.host, ...). Those are the operator's choice, never an
+// untrusted profile's: each one the profile file or the command line named is recorded, and
+// the site policy stage (policy/operator_keys.hpp) refuses the file's unless allow-listed.
+struct OperatorKey {
+  std::string key;           // "stack.gvisor.runsc"
+  std::string value;         // as resolved (a relative path made absolute)
+  std::string where;         // "FILE:LINE:COL", or the option ("--set stack.gvisor.runsc=...")
+  bool from_option = false;  // the operator's command line (--set) named it
+  bool is_default = false;   // the value is gatebox's own default ("runsc", "")
+};
+
 struct Profile {
   std::filesystem::path file;      // the profile as given on the command line
   std::filesystem::path base_dir;  // host paths in the profile are relative to this
@@ -46,11 +59,13 @@ struct Profile {
     struct {
       std::string binary = "qemu-system-x86_64";
       std::string kernel;
+      std::string kernel_sha256;   // not a profile key: the site policy's pin of an allow-listed kernel
       std::string accel = "auto";  // auto | kvm | tcg
     } qemu;
     struct {
       std::string binary = "firecracker";
       std::string kernel;
+      std::string kernel_sha256;  // as qemu's
     } firecracker;
     // A Job per run on a cluster (DESIGN.md §7). Read only by the kubernetes stack; checked
     // against the rest of the profile only when kind is "kubernetes".
@@ -106,6 +121,7 @@ struct Profile {
   } seccomp;
 
   std::vector<MountSpec> mounts;
+  std::vector<OperatorKey> operator_keys;  // provenance of the operator-only keys that were set
 
   struct Verdict {
     std::vector<int> pass = {0};

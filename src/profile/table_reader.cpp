@@ -94,6 +94,16 @@ const toml::node* TableReader::node(std::string_view key) const {
   return table_ == nullptr ? nullptr : table_->get(key);
 }
 
+bool TableReader::from_option(std::string_view key) const {
+  const toml::node* n = node(key);
+  return n != nullptr && origins_->from_option(*n);
+}
+
+std::string TableReader::where(std::string_view key) const {
+  const toml::node* n = node(key);
+  return n == nullptr ? origins_->file() : origins_->where(*n);
+}
+
 void TableReader::only(std::initializer_list<std::string_view> known) const {
   if (table_ == nullptr) return;
   for (auto&& [key, value] : *table_) {

@@ -29,11 +29,16 @@ class TableReader {
       : table_(table), path_(std::move(path)), origins_(&origins) {}
 
   const toml::table* table() const { return table_; }
+  const ValueOrigins& origins() const { return *origins_; }
   std::string key_path(std::string_view key) const;
 
   // Unknown keys are errors, with a suggestion when one of `known` is close.
   void only(std::initializer_list<std::string_view> known) const;
   const toml::node* node(std::string_view key) const;
+  // Whether a command-line option (--set, --stack, ...) put the key there; false when absent.
+  bool from_option(std::string_view key) const;
+  // "FILE:LINE:COL" of the key's value, or the option that set it.
+  std::string where(std::string_view key) const;
   // A sub-table; a reader of nothing when it is absent.
   TableReader sub(std::string_view key) const;
 

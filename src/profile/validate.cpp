@@ -135,7 +135,24 @@ VerdictKind verdict_kind(const std::string& s) {
   return s == "pass" ? VerdictKind::pass : s == "fail" ? VerdictKind::fail : VerdictKind::error;
 }
 
-void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
+std::string as_is(std::string value, const fs::path&) { return value; }
+
+// Reads a key that names what gatebox runs or talks to with the operator's authority (see
+// OperatorKey): the value is kept as usual and recorded with its origin, for the site policy
+// stage to accept or refuse. A relative path typed on the command line is relative to where
+// gatebox was started, as --mount's SRC is, never to the (untrusted) profile's folder.
+void read_operator_key(const TableReader& r, std::string_view key, std::string& field, std::vector<OperatorKey>& keys,
+                       const fs::path& base, std::string (*resolve)(std::string, const fs::path&) = as_is,
+                       const TextCheck& check = {}) {
+  std::optional<std::string> v = r.string(key, check);
+  if (!v) return;
+  const bool option = r.from_option(key);
+  std::string value = resolve(std::move(*v), option ? fs::current_path() : base);
+  keys.push_back(OperatorKey{r.key_path(key), value, r.where(key), option, value == field});
+  field = std::move(value);
+}
+
+void read_stack(const TableReader& r, Profile::Stack& s, std::vector<OperatorKey>& keys, const fs::path& base) {
   r.only({"kind", "requires", "isolation", "docker", "gvisor", "qemu", "firecracker", "kubernetes"});
   if (auto v = r.choice("kind", {"native", "docker", "gvisor", "qemu", "firecracker", "kubernetes", "auto"})) {
     s.kind = *v;
@@ -146,33 +163,33 @@ void read_stack(const TableReader& r, Profile::Stack& s, const fs::path& base) {
 
   TableReader docker = r.sub("docker");
   docker.only({"host", "runtime"});
-  if (auto v = docker.string("host")) s.docker.host = *v;
-  if (auto v = docker.string("runtime")) s.docker.runtime = *v;
+  read_operator_key(docker, "host", s.docker.host, keys, base);
+  read_operator_key(docker, "runtime", s.docker.runtime, keys, base);
 
   TableReader gvisor = r.sub("gvisor");
   gvisor.only({"runsc", "platform"});
-  if (auto v = gvisor.string("runsc", check_not_empty)) s.gvisor.runsc = host_program(*v, base);
+  read_operator_key(gvisor, "runsc", s.gvisor.runsc, keys, base, host_program, check_not_empty);
   if (auto v = gvisor.choice("platform", {"auto", "systrap", "ptrace", "kvm"})) s.gvisor.platform = *v;
 
   TableReader qemu = r.sub("qemu");
   qemu.only({"binary", "kernel", "accel"});
-  if (auto v = qemu.string("binary", check_not_empty)) s.qemu.binary = host_program(*v, base);
-  if (auto v = qemu.string("kernel")) s.qemu.kernel = host_file(*v, base);
+  read_operator_key(qemu, "binary", s.qemu.binary, keys, base, host_program, check_not_empty);
+  read_operator_key(qemu, "kernel", s.qemu.kernel, keys, base, host_file);
   if (auto v = qemu.choice("accel", {"auto", "kvm", "tcg"})) s.qemu.accel = *v;
 
   TableReader firecracker = r.sub("firecracker");
   firecracker.only({"binary", "kernel"});
-  if (auto v = firecracker.string("binary", check_not_empty)) s.firecracker.binary = host_program(*v, base);
-  if (auto v = firecracker.string("kernel")) s.firecracker.kernel = host_file(*v, base);
+  read_operator_key(firecracker, "binary", s.firecracker.binary, keys, base, host_program, check_not_empty);
+  read_operator_key(firecracker, "kernel", s.firecracker.kernel, keys, base, host_file);
 
   TableReader kube = r.sub("kubernetes");
   kube.only({"kubeconfig", "context", "namespace", "runtime_class", "registry", "image_pull_secret", "seccomp",
              "seccomp_profile"});
-  if (auto v = kube.string("kubeconfig")) s.kubernetes.kubeconfig = host_file(*v, base);
-  if (auto v = kube.string("context")) s.kubernetes.context = *v;
+  read_operator_key(kube, "kubeconfig", s.kubernetes.kubeconfig, keys, base, host_file);
+  read_operator_key(kube, "context", s.kubernetes.context, keys, base);
   if (auto v = kube.string("namespace", dns_label_check("gates"))) s.kubernetes.namespace_name = *v;
-  if (auto v = kube.string("runtime_class", dns_label_check("gvisor"))) s.kubernetes.runtime_class = *v;
-  if (auto v = kube.string("registry", check_registry)) s.kubernetes.registry = *v;
+  read_operator_key(kube, "runtime_class", s.kubernetes.runtime_class, keys, base, as_is, dns_label_check("gvisor"));
+  read_operator_key(kube, "registry", s.kubernetes.registry, keys, base, as_is, check_registry);
   if (auto v = kube.string("image_pull_secret", check_object_name)) s.kubernetes.image_pull_secret = *v;
   if (auto v = kube.choice("seccomp", {"RuntimeDefault", "Localhost"})) s.kubernetes.seccomp = *v;
   if (auto v = kube.string("seccomp_profile", check_seccomp_profile_path)) s.kubernetes.seccomp_profile = *v;
@@ -185,8 +202,9 @@ void check_kubernetes(const TableReader& root, const Profile& p) {
   const auto& k = p.stack.kubernetes;
   if (k.registry.empty()) {
     if (kube.node("registry") != nullptr) kube.fail("registry", "must not be empty with stack.kind = \"kubernetes\"");
-    kube.missing("registry", "the kubernetes stack pushes the rootfs image there; add e.g. registry = "
-                             "\"registry.example.com/gatebox/rootfs\" to [stack.kubernetes]");
+    kube.missing("registry", "the kubernetes stack pushes the rootfs image there; name it on gatebox's command line, "
+                             "e.g. --set stack.kubernetes.registry='\"registry.example.com/gatebox/rootfs\"' (a "
+                             "profile may name only a registry the site policy allow-lists)");
   }
   if (k.seccomp == "Localhost" && k.seccomp_profile.empty()) {
     if (kube.node("seccomp_profile") != nullptr) kube.fail("seccomp_profile", "must not be empty with seccomp = \"Localhost\"");
@@ -390,7 +408,7 @@ Profile build_profile(const toml::table& root_table, const ValueOrigins& origins
   p.name = *name;
   if (auto v = root.string("description")) p.description = *v;
 
-  read_stack(root.sub("stack"), p.stack, base_dir);
+  read_stack(root.sub("stack"), p.stack, p.operator_keys, base_dir);
   read_rootfs(root.sub("rootfs"), p.rootfs, base_dir);
   read_run(root.sub("run"), p.run);
   read_limits(root.sub("limits"), p.limits);

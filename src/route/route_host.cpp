@@ -121,8 +121,9 @@ std::optional<double> measured_cold_start(const fs::path& cache_dir, std::string
 }
 
 std::vector<StackCandidate> gather_candidates(const Profile& profile, const SitePolicy& policy, const fs::path& cache_dir,
-                                              bool every_stack,
+                                              ProbeMode mode,
                                               const std::function<void(const std::string&)>& progress) {
+  const bool every_stack = mode == ProbeMode::run_nothing;
   std::vector<StackCandidate> out;
   const std::string seccomp = base_policy(profile);
   for (std::string_view name : stack_names()) {
@@ -151,11 +152,14 @@ std::vector<StackCandidate> gather_candidates(const Profile& profile, const Site
     }
     std::unique_ptr<Stack> stack = make_stack(c.name);
     const std::string_view name = stack->name();
-    c.availability = stack->probe_for(profile);
+    c.availability = stack->probe_for(profile, mode);
     if (!c.measured) c.cold_start_ms = typical_cold_start(name, c.availability);
     if (c.availability.available && !profile.stack.requires_features.empty()) {
       std::optional<ProbeColumn> column = cached_probe(cache_dir, *stack, c.availability, seccomp);
-      if (!column) {
+      if (!column && mode == ProbeMode::run_nothing) {
+        progress(fmt::format("--dry-run: the {} stack's features were never probed here; a run would probe them first "
+                             "(or run `gatebox probe --stack {}`)", name, name));
+      } else if (!column) {
         progress(fmt::format("probing the {} stack's features (once per stack version)", name));
         ProbeColumn fresh = run_probe_column(*stack, seccomp, prepare_probe_root(cache_dir, find_probe_binary()), cache_dir);
         store_probe(cache_dir, c.availability, fresh);

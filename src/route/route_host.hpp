@@ -26,11 +26,13 @@ std::optional<double> measured_cold_start(const std::filesystem::path& cache_dir
 
 // Every stack of the registry as a routing candidate for `profile`, fastest first. Features
 // are looked up only when the profile requires some; a stack that was never probed under
-// this version is probed once now (`progress` says so) and the result cached. Unless
-// `every_stack` (for --dry-run, which lists each stack's reason), the stacks after the first
-// that fits are not asked at all: they start slower, and asking costs milliseconds.
+// this version is probed once now (`progress` says so) and the result cached. With
+// ProbeMode::run_nothing (--dry-run), every stack is asked, so that each one's reason is
+// listed, but nothing is run: no stack's tools, no feature probe (`progress` says which
+// probe a run would make). Otherwise the stacks after the first that fits are not asked at
+// all: they start slower, and asking costs milliseconds.
 std::vector<StackCandidate> gather_candidates(const Profile& profile, const SitePolicy& policy,
-                                              const std::filesystem::path& cache_dir, bool every_stack,
+                                              const std::filesystem::path& cache_dir, ProbeMode mode,
                                               const std::function<void(const std::string&)>& progress);
 
 }  // namespace gatebox

@@ -63,16 +63,22 @@ struct Availability {
   std::vector<std::pair<std::string, std::string>> details;    // e.g. {"cgroup", "v1/v2 hybrid"}
 };
 
+// Whether a probe may run the stack's own tools (`runsc flags`, `qemu-system-x86_64
+// --version`). `gatebox run --dry-run` runs nothing: its probes say what they would run.
+enum class ProbeMode { run_tools, run_nothing };
+
 class Stack {
  public:
   virtual ~Stack() = default;
   virtual std::string_view name() const = 0;
   // Usable here? If not, why not, in one sentence. Must be quick and start nothing lasting.
   virtual Availability probe_host() const = 0;
-  // The same for one profile, whose keys may point elsewhere (stack.docker.host,
-  // stack.gvisor.runsc). `gatebox run` asks this one.
-  virtual Availability probe_for(const Profile& profile) const {
+  // The same for one profile, whose operator-chosen keys may point elsewhere
+  // (stack.docker.host, stack.gvisor.runsc; policy/operator_keys.hpp has refused a profile's
+  // own choice before this is asked). `gatebox run` asks this one.
+  virtual Availability probe_for(const Profile& profile, ProbeMode mode) const {
     (void)profile;
+    (void)mode;
     return probe_host();
   }
   // What run() would do with this request, for `gatebox run --dry-run`: the request,

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdio>
 #include <cerrno>
 #include <string>
 #include <utility>
@@ -256,6 +258,34 @@ void write_all(int fd, const char* data, std::size_t size, const std::filesystem
     data += n;
     size -= static_cast<std::size_t>(n);
   }
+}
+
+std::optional<fs::path> real_path(const fs::path& path, Fd* keep) {
+  Fd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char link[64];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd.get());
+  std::string target(PATH_MAX, '\0');
+  const ssize_t n = ::readlink(link, target.data(), target.size());
+  if (n <= 0 || static_cast<std::size_t>(n) >= target.size()) {
+    if (n >= 0) errno = ENAMETOOLONG;
+    return std::nullopt;
+  }
+  target.resize(static_cast<std::size_t>(n));
+  // The kernel marks a file removed since it was opened; its old name proves nothing.
+  if (target.front() != '/' || target.ends_with(" (deleted)")) {
+    errno = ENOENT;
+    return std::nullopt;
+  }
+  if (keep != nullptr) *keep = std::move(fd);
+  return fs::path(target);
+}
+
+bool path_inside(const fs::path& path, const fs::path& dir) {
+  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  (void)p;
+  // "/srv/" iterates with an empty last component; treat it as "/srv".
+  return d == dir.end() || (std::next(d) == dir.end() && d->empty());
 }
 
 }  // namespace gatebox

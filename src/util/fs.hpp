@@ -35,6 +35,17 @@ std::vector<std::string> sorted_dir_names(int dirfd, const std::string& shown);
 // Writes all of `data`, retrying short writes and EINTR. Throws Error(70) naming `shown`.
 void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& shown);
 
+// The real path of `path` (every symlink resolved), read back from the descriptor the
+// kernel opened (O_PATH, /proc/self/fd) rather than worked out from strings, so that what
+// is checked is what was opened. When `keep` is given, the O_PATH descriptor is left there
+// for a caller that opens the same file through it. nullopt (errno set) when it cannot be
+// opened.
+class Fd;
+std::optional<std::filesystem::path> real_path(const std::filesystem::path& path, Fd* keep = nullptr);
+// Whether `path` is `dir` or below it, comparing whole components ("/usr/shared" is not
+// inside "/usr/share"). Both must be normalised absolute paths.
+bool path_inside(const std::filesystem::path& path, const std::filesystem::path& dir);
+
 // A private directory (mkdtemp, mode 0700) removed with everything in it when the
 // object goes away, unless release() was called.
 class TempDir {

@@ -122,6 +122,35 @@ contexts:
     CHECK(t.token == "tok-from-file");
   }
 
+  TEST_CASE("no file outside the kubeconfig's folder is read, however it is named") {
+    Scratch s;
+    s.write("secret", "root-only\n");
+    s.write("kube/token", "tok\n");
+    fs::create_symlink(s.tmp.path() / "secret", s.tmp.path() / "kube/link");
+    const auto config = [&](const std::string& token_file) {
+      return s.write("kube/config", R"(
+current-context: a
+clusters:
+- name: c
+  cluster: {server: "https://k:6443"}
+users:
+- name: u
+  user: {tokenFile: )" + token_file + R"(}
+contexts:
+- name: a
+  context: {cluster: c, user: u}
+)");
+    };
+    CHECK(load_kube_target(config("token").string(), "", "").token == "tok");
+    for (const std::string& outside : {std::string("../secret"), (s.tmp.path() / "secret").string(), std::string("link"),
+                                       std::string("/etc/passwd")}) {
+      const Error e = load_error(config(outside), "");
+      CHECK(e.code() == ExitCode::unavailable);
+      INFO(e.what());
+      CHECK(std::string(e.what()).find("outside the kubeconfig's folder") != std::string::npos);
+    }
+  }
+
   TEST_CASE("KUBECONFIG's first entry, then ~/.kube/config") {
     Scratch s;
     const fs::path cfg = s.write("first", kTwoContexts);
@@ -135,7 +164,7 @@ contexts:
     Error e = load_error("");
     CHECK(e.code() == ExitCode::unavailable);
     CHECK(std::string(e.what()) ==
-          "no kubeconfig: set KUBECONFIG, create ~/.kube/config, or set stack.kubernetes.kubeconfig");
+          "no kubeconfig: set KUBECONFIG, create ~/.kube/config, or name one with --set stack.kubernetes.kubeconfig=...");
     s.write(".kube/config", kTwoContexts);
     CHECK(load_kube_target("", "", "").source == (s.tmp.path() / ".kube/config").string());
     ::setenv("HOME", saved_home.c_str(), 1);

@@ -50,7 +50,8 @@ class DockerStack final : public Stack {
   std::string_view name() const override { return "docker"; }
 
   Availability probe_host() const override { return probe(""); }
-  Availability probe_for(const Profile& profile) const override { return probe(profile.stack.docker.host); }
+  // Asks the daemon over its socket; executes nothing, so the mode does not matter.
+  Availability probe_for(const Profile& profile, ProbeMode) const override { return probe(profile.stack.docker.host); }
 
   // `host` is stack.docker.host, or empty for DOCKER_HOST / the default socket.
   Availability probe(const std::string& host) const {

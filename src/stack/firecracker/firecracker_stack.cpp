@@ -38,6 +38,7 @@ class FirecrackerVmm final : public vm::Vmm {
     return found;
   }
   std::string configured_kernel(const Profile& profile) const override { return profile.stack.firecracker.kernel; }
+  std::string kernel_sha256(const Profile& profile) const override { return profile.stack.firecracker.kernel_sha256; }
   bool use_kvm(const Profile&) const override {
     const vm::KvmStatus kvm = vm::kvm_status();
     if (!kvm.usable) throw make_error(ExitCode::unavailable, "firecracker needs KVM: {}", kvm.detail);
@@ -62,15 +63,15 @@ class FirecrackerVmm final : public vm::Vmm {
 class FirecrackerStack final : public Stack {
  public:
   std::string_view name() const override { return "firecracker"; }
-  Availability probe_host() const override { return probe(Profile{}); }
-  Availability probe_for(const Profile& profile) const override { return probe(profile); }
+  Availability probe_host() const override { return probe(Profile{}, ProbeMode::run_tools); }
+  Availability probe_for(const Profile& profile, ProbeMode mode) const override { return probe(profile, mode); }
   RunOutcome run(const RunRequest& request) override { return vm::run_vm(vmm_, request); }
   std::string describe(const RunRequest& request) const override { return vm::describe_vm(vmm_, request); }
   std::vector<std::string> sweep(const fs::path& cache_dir) override { return vm::sweep_vm_runs(cache_dir); }
   std::vector<std::string> clear_cache(const fs::path& cache_dir) override { return vm::clear_vm_cache(cache_dir); }
 
  private:
-  Availability probe(const Profile& profile) const {
+  Availability probe(const Profile& profile, ProbeMode mode) const {
     Availability a;
     const auto& f = profile.stack.firecracker;
     std::vector<std::string> missing;
@@ -78,8 +79,9 @@ class FirecrackerStack final : public Stack {
     if (binary.empty()) {
       missing.push_back(fmt::format("{} not found in PATH", f.binary));
     } else {
-      const std::string version = vm::cached_tool_version(binary, {"--version"}, parse_firecracker_version);
-      a.details.emplace_back("firecracker", fmt::format("{} {}", binary, version.empty() ? "(version unknown)" : version));
+      const bool may_run = mode == ProbeMode::run_tools;
+      const std::string version = vm::cached_tool_version(binary, {"--version"}, parse_firecracker_version, may_run);
+      a.details.emplace_back("firecracker", vm::tool_version_detail(binary, version, may_run));
     }
     const vm::KvmStatus kvm = vm::kvm_status();
     a.details.emplace_back("kvm", kvm.detail);

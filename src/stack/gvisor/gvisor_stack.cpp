@@ -163,15 +163,25 @@ class GvisorStack final : public Stack {
  public:
   std::string_view name() const override { return "gvisor"; }
 
-  Availability probe_host() const override { return probe("runsc"); }
-  Availability probe_for(const Profile& profile) const override { return probe(profile.stack.gvisor.runsc); }
+  Availability probe_host() const override { return probe("runsc", ProbeMode::run_tools); }
+  Availability probe_for(const Profile& profile, ProbeMode mode) const override {
+    return probe(profile.stack.gvisor.runsc, mode);
+  }
 
-  // `runsc` is stack.gvisor.runsc: a path, or a name looked up on PATH.
-  Availability probe(const std::string& runsc) const {
+  // `runsc` is stack.gvisor.runsc (the operator's): a path, or a name looked up on PATH.
+  // Without run_tools, runsc is not asked what it can do: the details say what would be run.
+  Availability probe(const std::string& runsc, ProbeMode mode) const {
     Availability a;
     const std::string binary = find_executable(runsc.empty() ? "runsc" : runsc);
     if (binary.empty()) {
-      a.reason = "runsc is not installed (apt-get install runsc, or set stack.gvisor.runsc)";
+      a.reason = "runsc is not installed (apt-get install runsc, or name it with --set stack.gvisor.runsc=...)";
+      return a;
+    }
+    if (mode == ProbeMode::run_nothing) {
+      a.details.emplace_back("runsc", binary);
+      a.details.emplace_back("version", fmt::format("not asked: --dry-run runs nothing (a run asks `{} --version` and `{} flags`)", binary, binary));
+      a.available = ::geteuid() == 0;
+      if (!a.available) a.reason = "runsc needs root here: it makes the sandbox's namespaces, chroot and cgroups";
       return a;
     }
     const RunscFeatures& f = runsc_features(binary);

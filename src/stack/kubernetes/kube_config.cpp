@@ -1,11 +1,16 @@
 #include "stack/kubernetes/kube_config.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <system_error>
 
 #include <yaml-cpp/yaml.h>
 
 #include "util/base64.hpp"
+#include "util/fd.hpp"
 #include "util/fs.hpp"
 
 namespace gatebox::kube {
@@ -14,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kNoKubeconfig =
-    "no kubeconfig: set KUBECONFIG, create ~/.kube/config, or set stack.kubernetes.kubeconfig";
+    "no kubeconfig: set KUBECONFIG, create ~/.kube/config, or name one with --set stack.kubernetes.kubeconfig=...";
 constexpr const char* kUseInstead =
     "give the user a bearer token (token or tokenFile, e.g. from `kubectl create token SERVICEACCOUNT`) or a client "
     "certificate (client-certificate-data and client-key-data) instead";
@@ -108,13 +113,36 @@ class Reader {
     return read_relative(file, fmt::format("{}.{}", where, file_key));
   }
 
+  // A file the kubeconfig refers to (tokenFile, certificate-authority, client-key, ...) is read
+  // only when its real path lies in the kubeconfig's own folder. gatebox often runs as root,
+  // and a reference elsewhere (/etc/shadow, another user's key) would be read and its content
+  // sent to the server. The check is on the descriptor that is then read (O_PATH, reopened
+  // through /proc/self/fd), so a symlink swapped in between cannot redirect the read.
   std::string read_relative(const std::string& name, std::string_view what) const {
+    const fs::path folder = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
     fs::path p(name);
-    if (p.is_relative()) p = path_.parent_path() / p;
-    std::optional<std::string> text = read_file(p);
-    if (!text) {
+    if (p.is_relative()) p = folder / p;
+    Fd fd;
+    const std::optional<fs::path> real = real_path(p, &fd);
+    if (!real) {
       throw make_error(ExitCode::unavailable, "{}: cannot read {} {} ({})", path_.string(), what, p.string(),
-                       fs::exists(p) ? "unreadable" : "no such file");
+                       errno == ENOENT ? std::string("no such file") : std::error_code(errno, std::generic_category()).message());
+    }
+    const std::optional<fs::path> dir = real_path(folder);
+    if (!dir || !path_inside(*real, *dir)) {
+      throw make_error(ExitCode::unavailable,
+                       "{}: {} is {} ({}), outside the kubeconfig's folder {}: gatebox reads no file outside it; copy "
+                       "the file next to the kubeconfig, or inline it (`kubectl config view --flatten --minify` "
+                       "writes the *-data keys)",
+                       path_.string(), what, p.string(), real->string(), dir ? dir->string() : folder.string());
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw make_error(ExitCode::unavailable, "{}: {} {} is not a regular file", path_.string(), what, p.string());
+    }
+    std::optional<std::string> text = read_file(fmt::format("/proc/self/fd/{}", fd.get()));
+    if (!text) {
+      throw make_error(ExitCode::unavailable, "{}: cannot read {} {} (unreadable)", path_.string(), what, p.string());
     }
     return *text;
   }
@@ -167,7 +195,8 @@ KubeTarget load_kube_target(const std::string& kubeconfig_path, const std::strin
     const std::vector<std::string> contexts = r.names(root, "contexts");
     if (t.context.empty()) {
       throw make_error(ExitCode::unavailable,
-                       "kubeconfig {} has no current-context: set stack.kubernetes.context to one of: {}", t.source,
+                       "kubeconfig {} has no current-context: name one with --set stack.kubernetes.context=... "
+                       "(one of: {})", t.source,
                        joined(contexts));
     }
     const YAML::Node ctx = r.named(root, "contexts", "context", t.context);

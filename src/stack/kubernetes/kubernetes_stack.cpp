@@ -305,7 +305,8 @@ class KubernetesStack final : public Stack {
   std::string_view name() const override { return "kubernetes"; }
 
   Availability probe_host() const override { return probe(Profile{}); }
-  Availability probe_for(const Profile& profile) const override { return probe(profile); }
+  // Reads the kubeconfig and asks the API server; executes nothing (exec plugins are refused).
+  Availability probe_for(const Profile& profile, ProbeMode) const override { return probe(profile); }
 
   // The cluster the kubeconfig names: reachable, its version, the namespace and the
   // RuntimeClasses it offers. Quick when nothing is configured.

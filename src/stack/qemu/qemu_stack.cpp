@@ -27,6 +27,7 @@ class QemuVmm final : public vm::Vmm {
     return found;
   }
   std::string configured_kernel(const Profile& profile) const override { return profile.stack.qemu.kernel; }
+  std::string kernel_sha256(const Profile& profile) const override { return profile.stack.qemu.kernel_sha256; }
   bool use_kvm(const Profile& profile) const override {
     const vm::KvmStatus kvm = vm::kvm_status();
     if (profile.stack.qemu.accel == "kvm" && !kvm.usable) {
@@ -44,8 +45,8 @@ class QemuVmm final : public vm::Vmm {
 class QemuStack final : public Stack {
  public:
   std::string_view name() const override { return "qemu"; }
-  Availability probe_host() const override { return probe(Profile{}); }
-  Availability probe_for(const Profile& profile) const override { return probe(profile); }
+  Availability probe_host() const override { return probe(Profile{}, ProbeMode::run_tools); }
+  Availability probe_for(const Profile& profile, ProbeMode mode) const override { return probe(profile, mode); }
 
   RunOutcome run(const RunRequest& request) override { return vm::run_vm(vmm_, request); }
   std::string describe(const RunRequest& request) const override { return vm::describe_vm(vmm_, request); }
@@ -53,7 +54,7 @@ class QemuStack final : public Stack {
   std::vector<std::string> clear_cache(const std::filesystem::path& cache_dir) override { return vm::clear_vm_cache(cache_dir); }
 
  private:
-  Availability probe(const Profile& profile) const {
+  Availability probe(const Profile& profile, ProbeMode mode) const {
     Availability a;
     const auto& q = profile.stack.qemu;
     const vm::KvmStatus kvm = vm::kvm_status();
@@ -62,11 +63,13 @@ class QemuStack final : public Stack {
                                                    : "tcg (software emulation, slow): " + (kvm.usable ? "stack.qemu.accel = \"tcg\"" : kvm.detail));
     const std::string binary = find_executable(q.binary);
     if (binary.empty()) {
-      a.reason = fmt::format("{} not found in PATH (apt-get install qemu-system-x86, or set stack.qemu.binary)", q.binary);
+      a.reason = fmt::format("{} not found in PATH (apt-get install qemu-system-x86, or name it with --set "
+                             "stack.qemu.binary=...)", q.binary);
       return a;
     }
-    const std::string version = vm::cached_tool_version(binary, {"--version"}, parse_qemu_version);
-    a.details.emplace_back("qemu", fmt::format("{} {}", binary, version.empty() ? "(version unknown)" : version));
+    const bool may_run = mode == ProbeMode::run_tools;
+    const std::string version = vm::cached_tool_version(binary, {"--version"}, parse_qemu_version, may_run);
+    a.details.emplace_back("qemu", vm::tool_version_detail(binary, version, may_run));
     if (!vm::probe_guest_parts(q.kernel, a)) return a;
     if (q.accel == "kvm" && !kvm.usable) {
       a.reason = fmt::format("stack.qemu.accel = \"kvm\" but {}", kvm.detail);

@@ -254,6 +254,18 @@ BzPayload parse_bzimage(std::string_view head, std::uint64_t file_size, const fs
   return p;
 }
 
+void check_kernel_pin(const fs::path& kernel, const std::string& pin, const fs::path& cache_dir) {
+  Fd fd(::open(kernel.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw sys_error("open", kernel.string(), errno, ExitCode::unavailable);
+  const std::string digest = remembered_sha256(fd.get(), kernel, cache_dir);
+  if (digest != pin) {
+    throw make_error(ExitCode::bad_input,
+                     "{}: its sha256 is {}, not the {} the site policy pins it to; the operator must update the "
+                     "policy's kernels entry, or the kernel was replaced",
+                     kernel.string(), digest, pin);
+  }
+}
+
 fs::path elf_vmlinux(const fs::path& kernel, const fs::path& cache_dir) {
   Fd fd(::open(kernel.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw sys_error("open", kernel.string(), errno, ExitCode::unavailable);

@@ -20,6 +20,11 @@ KernelChoice find_kernel(const std::string& configured);
 // Same search, no throw: empty path + reason when nothing is found. For `gatebox stacks`.
 KernelChoice find_kernel_or_reason(const std::string& configured, std::string& reason);
 
+// Refuses (Error 65) a kernel whose sha256 is not `pin`, the site policy's pin of a kernel a
+// profile named. The digest is of the file as opened now, just before it is used.
+void check_kernel_pin(const std::filesystem::path& kernel, const std::string& pin,
+                      const std::filesystem::path& cache_dir);
+
 // The ELF vmlinux for `kernel`: the file itself when it already is ELF; otherwise the
 // bzImage's payload, decompressed (gzip/xz/lzma/bzip2/zstd via libarchive's raw format; lz4/lzo kernels need an ELF vmlinux given),
 // checked to be an x86-64 ELF, and cached at <cache_dir>/vm/vmlinux-<sha256 of the bzImage>

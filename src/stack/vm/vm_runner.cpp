@@ -154,6 +154,9 @@ std::string describe_vm(const Vmm& vmm, const RunRequest& request) {
   }
   std::string out = fmt::format("kernel: {} (found by {}; booted as its ELF vmlinux, extracted once into {})\n",
                                 kernel.path.string(), kernel.source, (request.cache_dir / "vm").string());
+  if (const std::string pin = vmm.kernel_sha256(profile); !pin.empty()) {
+    out += fmt::format("kernel pin: sha256 {} (the site policy's; checked before the VM starts)\n", pin);
+  }
   out += fmt::format("initramfs: the cached tree + the agent (zstd cpio, cached) + a cpio with the job and {} mount(s)\n",
                      request.mounts.size());
   out += fmt::format("guest RAM: {} MiB at least (limits.memory + 128 MiB + twice the initramfs), {} vCPU(s), {}\n",
@@ -183,6 +186,7 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   // Read (and checked) before anything starts: a bad GATEBOX_VM_BOOT_TIMEOUT is a usage error.
   const std::chrono::seconds boot_bound = boot_deadline(kvm);
   const fs::path found_kernel = find_kernel(vmm.configured_kernel(profile)).path;
+  if (const std::string pin = vmm.kernel_sha256(profile); !pin.empty()) check_kernel_pin(found_kernel, pin, request.cache_dir);
   fs::path kernel = elf_vmlinux(found_kernel, request.cache_dir);
   const fs::path agent = find_agent();
   fs::path base = base_initramfs(request.rootfs, agent, request.cache_dir);

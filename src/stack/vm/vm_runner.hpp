@@ -34,6 +34,9 @@ class Vmm {
   virtual std::string binary(const Profile& profile) const = 0;
   // The profile's stack.<vmm>.kernel (empty = discovered).
   virtual std::string configured_kernel(const Profile& profile) const = 0;
+  // The site policy's sha256 pin of that kernel when the profile named an allow-listed one
+  // (policy/operator_keys.hpp); empty otherwise.
+  virtual std::string kernel_sha256(const Profile& profile) const = 0;
   // Whether this run uses KVM. Throws Error(69) when the profile demands KVM and it is unusable.
   virtual bool use_kvm(const Profile& profile) const = 0;
   // The guest kernel's reboot= method that makes this VMM exit (see kernel_cmdline).
