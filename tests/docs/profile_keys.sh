@@ -76,10 +76,11 @@ def entries(title):
     return tags
 
 # The README's tables: a row is "| `key` | default | meaning |", several keys may share a
-# row ("| `a`, `b` | …"); a [stack] sub-table's keys are rows of [stack] ("`docker.host`").
+# row ("| `a`, `b` | …"), a mark may follow them ("| `a` † |"); a [stack] sub-table's keys
+# are rows of [stack] ("`docker.host`").
 row_keys = set()
 for line in readme.splitlines():
-    m = re.match(r"^\| ((?:`[^`]+`(?:, )?)+) \|", line)
+    m = re.match(r"^\| ((?:`[^`]+`(?:, )?)+)[^|`]*\|", line)  # a mark may follow: `key` †
     if m:
         row_keys.update(re.findall(r"`([^`]+)`", m.group(1)))
 
