@@ -171,11 +171,13 @@ int execute_op(int root_fd, const MountOp& op, bool* target_error) {
     ::close(dir);
     return rc == 0 || e == EEXIST ? 0 : -e;
   }
-  const bool create = op.kind != OpKind::rebind;
+  // A hardening step's target is the kernel's (/proc), not the rootfs's: never created,
+  // and a failure to resolve it is gatebox's set-up error, not an unsafe rootfs.
+  const bool create = op.kind != OpKind::rebind && !op.hardening;
   int fd = open_beneath(root_fd, op.target.c_str(), op.is_dir, create, op.mode);
   if (fd < 0) {
-    if (op.optional && (fd == -ENOENT || fd == -ENOTDIR)) return 0;
-    *target_error = true;
+    if (op_failure_skipped(op, -fd)) return 0;
+    *target_error = !op.hardening;
     return fd;
   }
   FdPath path(fd);
@@ -191,7 +193,7 @@ int execute_op(int root_fd, const MountOp& op, bool* target_error) {
   }
   int e = errno;
   ::close(fd);
-  if (rc != 0) return op.optional && e == ENOENT ? 0 : -e;
+  if (rc != 0) return op_failure_skipped(op, e) ? 0 : -e;
   if ((op.kind == OpKind::bind || op.kind == OpKind::rebind) && (op.readonly || op.flags != 0)) {
     return remount(root_fd, op);
   }
@@ -369,6 +371,8 @@ void send_status(const SetupPlan& plan, int status_fd, int wait_status) {
 }
 
 }  // namespace
+
+bool op_failure_skipped(const MountOp& op, int err) { return op.hardening && err == ENOENT; }
 
 const char* stage_name(SetupStage stage) {
   switch (stage) {

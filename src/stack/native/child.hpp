@@ -58,6 +58,11 @@ struct ChildChannels {
 
 const char* stage_name(SetupStage stage);
 
+// Whether a MountOp that failed with `err` is skipped: only a hardening step (masking or
+// making read-only a /proc entry) whose target this kernel lacks (ENOENT). Anything else
+// (ENOTDIR from a wrong kind, EPERM from a remount, …) ends set-up with exit 70.
+bool op_failure_skipped(const MountOp& op, int err);
+
 [[noreturn]] void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t parent) noexcept;
 
 }  // namespace gatebox
