@@ -274,11 +274,7 @@ ExtractStats extract_archive_fd(int fd, std::string_view label, const std::files
 
 void extract_archive(const std::filesystem::path& image, const std::filesystem::path& dest,
                      const ExtractLimits& limits, const ProgressFn& progress) {
-  Fd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw sys_error("open", image.string(), errno, ExitCode::bad_input);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", image.string(), errno, ExitCode::bad_input);
-  if (!S_ISREG(st.st_mode)) throw make_error(ExitCode::bad_input, "{}: the rootfs image is not a regular file", image.string());
+  Fd fd = open_regular_file(image, "rootfs image", ExitCode::bad_input);
   extract_archive_fd(fd.get(), image.string(), dest, limits, progress);
 }
 

@@ -9,6 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
 namespace gatebox {
 
 // Removes `path` and everything below it. Never follows symlinks, never crosses into
@@ -34,6 +37,18 @@ std::string read_first_line(const std::filesystem::path& path);
 std::vector<std::string> sorted_dir_names(int dirfd, const std::string& shown);
 // Writes all of `data`, retrying short writes and EINTR. Throws Error(70) naming `shown`.
 void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& shown);
+
+// What kind of file `mode` describes, for messages: "a FIFO (named pipe)", "a directory", …
+std::string_view file_kind(mode_t mode);
+
+// Opens a file the user named (a rootfs image, a profile, a kernel) for reading without
+// ever blocking on, or acting on, something that is not a regular file: an open() of a
+// FIFO waits for a writer forever (with SIGINT and SIGTERM blocked, see util/interrupt.hpp),
+// and opening a device can act on it. So: lstat, then open with O_NONBLOCK|O_NOFOLLOW, then
+// fstat what was opened. A symlink is resolved first and its target checked the same way.
+// Anything but a regular file (or a directory, when `allow_dir`) is Error(code) naming
+// `what`, the path and what it is; so is a failed call.
+Fd open_regular_file(const std::filesystem::path& path, std::string_view what, ExitCode code, bool allow_dir = false);
 
 // A private directory (mkdtemp, mode 0700) removed with everything in it when the
 // object goes away, unless release() was called.

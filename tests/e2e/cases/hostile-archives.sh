@@ -102,6 +102,24 @@ expect_stderr_has "entries"
 run_image deep.tar
 case $GB_EXIT in 65 | 0) ;; *) fail "deep.tar: expected exit 65 or 0" ;; esac
 
+# An image that is not a regular file is refused before it is opened: a FIFO once hung
+# gatebox for good (an open() waiting for a writer, with SIGINT and SIGTERM blocked).
+mkfifo "$T/images/fifo.tar"
+ln -s /dev/zero "$T/images/device.tar.gz"
+mkdir "$T/images/dir.tar"
+for image in fifo.tar device.tar.gz dir.tar; do
+  GB_LIMIT=30 run_image "$image"
+  expect_exit 65
+  expect_stdout_lacks "ran-$MARKER"
+  expect_stderr_has "rootfs.image $T/images/$image"
+  case $image in
+    fifo.tar) expect_stderr_has "a FIFO (named pipe)" ;;
+    device.tar.gz) expect_stderr_has "a character device" ;;
+    dir.tar) expect_stderr_has "a directory" ;;
+  esac
+  expect_faster_than 20
+done
+
 for image in zip.tar truncated.tar.gz iso.tar rar.tar; do
   run_image "$image"
   expect_exit 65
