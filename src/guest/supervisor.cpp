@@ -17,6 +17,7 @@ namespace gatebox::guest {
 namespace {
 
 constexpr std::size_t kVerdictMax = 64 * 1024;
+// kUnsafeVerdictFile of stack/stack.hpp, which the host's verdict stage recognises.
 constexpr const char* kVerdictUnsafe = "(not a regular file of at most 64 KiB)";
 // After the kill, the pipes reach EOF as soon as the killed processes are gone; this only
 // bounds a pathological wait (a process stuck in the kernel).

@@ -204,7 +204,7 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
     if (status.verdict_len >= 0 && !plan.verdict_file.empty()) outcome.verdict_file = verdict_bytes;
     if (status.verdict_len == kVerdictUnsafe) {
       // Not JSON on purpose: the verdict stage reports it as a malformed verdict file.
-      outcome.verdict_file = "(not a regular file of at most 64 KiB)";
+      outcome.verdict_file = std::string(kUnsafeVerdictFile) + ")";
     }
   } else if (!have_status && !outcome.timed_out && !outcome.interrupted) {
     outcome.stack_error = "the sandbox's init exited without reporting the gate's status";
