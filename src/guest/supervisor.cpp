@@ -161,6 +161,8 @@ vm::ExitReport supervise(const vm::Job& job, const GateProcess& gate, const Gate
     if (err_open) fds[n++] = {gate.err, POLLIN, 0};
     fds[n++] = {sfd, POLLIN, 0};
     const int timeout = killed ? std::max(0, kDrainMs - static_cast<int>(now_ms() - kill_ms)) : -1;
+    // The drain deadline holds even while output keeps poll() returning at once.
+    if (killed && timeout == 0) break;
     const int rc = ::poll(fds, static_cast<nfds_t>(n), timeout);
     if (rc < 0 && errno != EINTR) throw_errno("poll", errno);
     if (rc == 0) break;  // drain deadline after the kill
