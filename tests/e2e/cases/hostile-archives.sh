@@ -93,6 +93,37 @@ for root, dirs, files in os.walk(os.path.join(sys.argv[1], "rootfs")):
         sys.exit(1)
 PY
 
+# Entries without file data count against rootfs.max_bytes too (a 4 KiB block each):
+# 6,000 directories and symlinks once unpacked to 26 MiB under a 2 MiB limit.
+python3 - "$T/images/no-data.tar.gz" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as tar:
+    for i in range(3000):
+        d = tarfile.TarInfo("d%d" % i)
+        d.type = tarfile.DIRTYPE
+        d.mode = 0o755
+        tar.addfile(d)
+        l = tarfile.TarInfo("l%d" % i)
+        l.type = tarfile.SYMTYPE
+        l.linkname = "d%d" % i
+        tar.addfile(l)
+PY
+make_profile no-data <<EOF2
+name = "e2e-hostile-no-data"
+[rootfs]
+image = "$T/images/no-data.tar.gz"
+max_bytes = "2MiB"
+max_entries = 100000
+[run]
+argv = ["/bin/sh", "-c", "echo ran-$MARKER"]
+[limits]
+timeout = "60s"
+EOF2
+gb_run "$PROFILE"
+expect_exit 65
+expect_stderr_has "exceeds rootfs.max_bytes (2MiB)"
+expect_stdout_lacks "ran-$MARKER"
+
 # More entries than rootfs.max_entries: refused at once.
 run_image many.tar
 expect_exit 65
