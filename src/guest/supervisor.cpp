@@ -17,6 +17,7 @@ namespace gatebox::guest {
 namespace {
 
 constexpr std::size_t kVerdictMax = 64 * 1024;
+// kUnsafeVerdictFile of stack/stack.hpp, which the host's verdict stage recognises.
 constexpr const char* kVerdictUnsafe = "(not a regular file of at most 64 KiB)";
 // After the kill, the pipes reach EOF as soon as the killed processes are gone; this only
 // bounds a pathological wait (a process stuck in the kernel).
@@ -160,6 +161,8 @@ vm::ExitReport supervise(const vm::Job& job, const GateProcess& gate, const Gate
     if (err_open) fds[n++] = {gate.err, POLLIN, 0};
     fds[n++] = {sfd, POLLIN, 0};
     const int timeout = killed ? std::max(0, kDrainMs - static_cast<int>(now_ms() - kill_ms)) : -1;
+    // The drain deadline holds even while output keeps poll() returning at once.
+    if (killed && timeout == 0) break;
     const int rc = ::poll(fds, static_cast<nfds_t>(n), timeout);
     if (rc < 0 && errno != EINTR) throw_errno("poll", errno);
     if (rc == 0) break;  // drain deadline after the kill

@@ -13,6 +13,7 @@
 #include "profile/toml_parse.hpp"
 #include "profile/validate.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/fd.hpp"
 
 namespace gatebox {
@@ -26,14 +27,13 @@ constexpr std::size_t max_profile_bytes = 4 << 20;
 
 std::string read_profile(const fs::path& file) {
   const std::string name = file.string();
-  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) throw make_error(ExitCode::bad_input, "{}: no such profile file", name);
-    throw sys_error("open", name, errno, ExitCode::bad_input);
-  }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", name, errno, ExitCode::bad_input);
+  if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) {
+    throw make_error(ExitCode::bad_input, "{}: no such profile file", name);
+  }
   if (S_ISDIR(st.st_mode)) throw make_error(ExitCode::bad_input, "{}: is a directory; give the profile file (.toml) inside it", name);
+  // `gatebox run some-fifo` must not wait forever for a writer (with SIGINT blocked).
+  Fd fd = open_regular_file(file, "profile", ExitCode::bad_input);
 
   std::string text;
   char buf[65536];

@@ -385,7 +385,17 @@ void read_verdict(const TableReader& r, Profile::Verdict& v) {
   if (auto s = r.choice("on_timeout", {"pass", "fail", "error"})) v.on_timeout = verdict_kind(*s);
   if (auto s = r.choice("on_signal", {"pass", "fail", "error"})) v.on_signal = verdict_kind(*s);
   if (auto s = r.choice("on_oom", {"pass", "fail", "error"})) v.on_oom = verdict_kind(*s);
-  if (auto s = r.sandbox_path("file", true)) v.file = *s;
+  if (auto s = r.sandbox_path("file", true)) {
+    // Kernel interfaces, not files a gate writes: a verdict "file" there would have the
+    // stack read the kernel's view (e.g. /proc/1/environ: gatebox's environment) for it.
+    for (std::string_view top : {"/proc", "/sys", "/dev"}) {
+      if (*s == top || s->starts_with(std::string(top) + "/")) {
+        r.fail("file", fmt::format("'{}' is under {}, a kernel interface, not a file the gate writes; "
+                                   "write e.g. \"/gatebox/verdict.json\"", *s, top));
+      }
+    }
+    v.file = *s;
+  }
 }
 
 }  // namespace

@@ -170,13 +170,9 @@ RootfsTree prepare_rootfs(const Profile& profile, const fs::path& cache_dir, con
   if (!r.dir.empty()) return use_dir(r.dir);
   if (r.image.empty()) throw Error(ExitCode::bad_input, "rootfs: set rootfs.image or rootfs.dir");
 
-  Fd image(::open(r.image.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!image) throw sys_error("rootfs.image: open", r.image.string(), errno, ExitCode::bad_input);
+  Fd image = open_regular_file(r.image, "rootfs.image", ExitCode::bad_input);
   struct stat st {};
   if (::fstat(image.get(), &st) != 0) throw sys_error("fstat", r.image.string(), errno, ExitCode::bad_input);
-  if (!S_ISREG(st.st_mode)) {
-    throw make_error(ExitCode::bad_input, "rootfs.image {}: not a regular file", r.image.string());
-  }
 
   CacheLayout layout(cache_dir);
   layout.create();

@@ -10,7 +10,7 @@ namespace gatebox {
 
 struct ExtractStats {
   std::uint64_t entries = 0;
-  std::uint64_t bytes = 0;    // logical size of the regular files written
+  std::uint64_t bytes = 0;    // logical size of the regular files written (max_bytes counts more: extract.cpp)
   std::uint64_t skipped = 0;  // devices, FIFOs and sockets, which are never created
 };
 

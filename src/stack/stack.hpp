@@ -41,6 +41,11 @@ struct Usage {
   std::uint64_t max_rss_kib = 0;
 };
 
+// What a stack puts in RunOutcome::verdict_file, in place of the contents, when the file
+// was there but is unsafe to read (not a regular file, a symlink, over 64 KiB, unreadable
+// by the gate); the verdict stage reports it as such. A stack may append ": <detail>)".
+inline constexpr std::string_view kUnsafeVerdictFile = "(not a regular file of at most 64 KiB";
+
 struct RunOutcome {
   std::optional<int> exit_code;
   std::optional<int> signal;

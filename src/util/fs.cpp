@@ -224,6 +224,47 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   }
 }
 
+std::string_view file_kind(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFLNK: return "a symbolic link";
+    case S_IFIFO: return "a FIFO (named pipe)";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+  }
+  return "a file of unknown type";
+}
+
+Fd open_regular_file(const std::filesystem::path& path, std::string_view what, ExitCode code, bool allow_dir) {
+  const std::string shown = fmt::format("{} {}", what, path.string());
+  auto check_kind = [&](const struct stat& st, const std::string& where) {
+    if (S_ISREG(st.st_mode) || (allow_dir && S_ISDIR(st.st_mode))) return;
+    throw make_error(code, "{}: is {}, not a regular file{}", where, file_kind(st.st_mode),
+                     allow_dir ? " or a directory" : "");
+  };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) throw sys_error("lstat", shown, errno, code);
+  fs::path real = path;
+  std::string where = shown;
+  if (S_ISLNK(st.st_mode)) {
+    // realpath leaves no symlink in `real`, so the O_NOFOLLOW open below opens what this
+    // lstat saw, or fails if it was swapped meanwhile.
+    std::error_code ec;
+    real = fs::canonical(path, ec);
+    if (ec) throw sys_error("resolve symlink", shown, ec.value(), code);
+    where = fmt::format("{} (-> {})", shown, real.string());
+    if (::lstat(real.c_str(), &st) != 0) throw sys_error("lstat", where, errno, code);
+  }
+  check_kind(st, where);
+  Fd fd(::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw sys_error("open", where, errno, code);
+  if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", where, errno, code);
+  check_kind(st, where);
+  return fd;
+}
+
 std::string read_first_line(const std::filesystem::path& path) {
   std::string text = read_file(path).value_or("");
   return text.substr(0, text.find('\n'));

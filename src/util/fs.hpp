@@ -4,10 +4,13 @@
 #include <sys/types.h>
 
 #include <filesystem>
-#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "util/error.hpp"
+#include "util/fd.hpp"
 
 namespace gatebox {
 
@@ -40,11 +43,23 @@ void write_all(int fd, const char* data, std::size_t size, const std::filesystem
 // is checked is what was opened. When `keep` is given, the O_PATH descriptor is left there
 // for a caller that opens the same file through it. nullopt (errno set) when it cannot be
 // opened.
-class Fd;
+
 std::optional<std::filesystem::path> real_path(const std::filesystem::path& path, Fd* keep = nullptr);
 // Whether `path` is `dir` or below it, comparing whole components ("/usr/shared" is not
 // inside "/usr/share"). Both must be normalised absolute paths.
 bool path_inside(const std::filesystem::path& path, const std::filesystem::path& dir);
+
+// What kind of file `mode` describes, for messages: "a FIFO (named pipe)", "a directory", …
+std::string_view file_kind(mode_t mode);
+
+// Opens a file the user named (a rootfs image, a profile, a kernel) for reading without
+// ever blocking on, or acting on, something that is not a regular file: an open() of a
+// FIFO waits for a writer forever (with SIGINT and SIGTERM blocked, see util/interrupt.hpp),
+// and opening a device can act on it. So: lstat, then open with O_NONBLOCK|O_NOFOLLOW, then
+// fstat what was opened. A symlink is resolved first and its target checked the same way.
+// Anything but a regular file (or a directory, when `allow_dir`) is Error(code) naming
+// `what`, the path and what it is; so is a failed call.
+Fd open_regular_file(const std::filesystem::path& path, std::string_view what, ExitCode code, bool allow_dir = false);
 
 // A private directory (mkdtemp, mode 0700) removed with everything in it when the
 // object goes away, unless release() was called.

@@ -28,11 +28,26 @@ std::optional<VerdictKind> parse_kind(std::string_view word) {
   return std::nullopt;
 }
 
-// A JSON value quoted in an error message: short, and safe to print.
-std::string quote_value(const nlohmann::json& value) {
-  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > 40) text = text.substr(0, 40) + "...";
-  return text;
+// What kind of JSON value something is, for a message: never the value itself, which is
+// the file's content (a verdict file is whatever the gate, or a kernel file it pointed
+// at, holds: an error must not become a way to print it).
+std::string kind_of(const nlohmann::json& value) {
+  if (value.is_string()) return "a string";
+  if (value.is_number()) return "a number";
+  if (value.is_boolean()) return "a boolean";
+  if (value.is_null()) return "null";
+  if (value.is_array()) return "an array";
+  return "an object";
+}
+
+// nlohmann's parse error without what it quotes of the input ("last read: '...'"): only
+// "parse error at line L, column C" and the kind of problem, cut before any quoted text.
+std::string parse_error_position(std::string_view what) {
+  if (auto tag_end = what.find("] "); what.starts_with("[json.exception") && tag_end != std::string_view::npos) {
+    what.remove_prefix(tag_end + 2);
+  }
+  if (auto colon = what.find(':'); colon != std::string_view::npos) what = what.substr(0, colon);
+  return std::string(what);
 }
 
 // The verdict file decides, or is malformed (then: error, with why). The reason it gives
@@ -41,6 +56,10 @@ Verdict from_verdict_file(const std::string& path, const std::string& text) {
   auto malformed = [&](std::string_view why) {
     return Verdict{VerdictKind::error, make_printable(fmt::format("malformed verdict file {}: {}", path, why)), nullptr};
   };
+  if (text.starts_with(kUnsafeVerdictFile)) {
+    // The stack's word, not the file's content.
+    return malformed("it is not a regular file of at most 64 KiB that the gate itself can read");
+  }
   if (text.size() > max_verdict_file) {
     return malformed(fmt::format("it is {} bytes; the limit is 64 KiB", text.size()));
   }
@@ -50,12 +69,7 @@ Verdict from_verdict_file(const std::string& path, const std::string& text) {
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    // Drop the library's "[json.exception.parse_error.101] " tag; keep the position and cause.
-    std::string_view what = e.what();
-    if (auto tag_end = what.find("] "); what.starts_with("[json.exception") && tag_end != std::string_view::npos) {
-      what.remove_prefix(tag_end + 2);
-    }
-    return malformed(fmt::format("not JSON: {}", what));
+    return malformed(fmt::format("not JSON: {}", parse_error_position(e.what())));
   }
 
   constexpr std::string_view example = R"(write e.g. {"verdict": "pass", "reason": "all 12 checks passed"})";
@@ -65,11 +79,12 @@ Verdict from_verdict_file(const std::string& path, const std::string& text) {
   std::optional<VerdictKind> kind;
   if (verdict->is_string()) kind = parse_kind(verdict->get_ref<const std::string&>());
   if (!kind) {
-    return malformed(fmt::format(R"("verdict" is {}; it must be "pass", "fail" or "error")", quote_value(*verdict)));
+    const std::string what = verdict->is_string() ? "another string" : kind_of(*verdict);
+    return malformed(fmt::format(R"("verdict" is {}; it must be "pass", "fail" or "error")", what));
   }
   std::string reason;
   if (auto r = doc.find("reason"); r != doc.end()) {
-    if (!r->is_string()) return malformed(fmt::format(R"("reason" is {}; it must be a string)", quote_value(*r)));
+    if (!r->is_string()) return malformed(fmt::format(R"("reason" is {}; it must be a string)", kind_of(*r)));
     reason = r->get<std::string>();
   }
   Verdict v;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "rootfs/rootfs.hpp"
 #include "rootfs/tree_identity.hpp"
 #include "rootfs_test_util.hpp"
+#include "util/interrupt.hpp"
 #include "util/sha256.hpp"
 
 using namespace gatebox;
@@ -163,6 +165,49 @@ TEST_SUITE("rootfs::cache") {
     CHECK(cache_list(s.cache).empty());
     s.profile.rootfs.max_bytes = 1 << 20;
     CHECK_FALSE(prepare_rootfs(s.profile, s.cache).cache_hit);
+  }
+
+  TEST_CASE("an image that is a FIFO is refused at once, naming it, not waited on") {
+    CacheScratch s;
+    fs::path fifo = s.file("image-fifo.tar");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    s.profile.rootfs.image = fifo;
+    // In a child with an alarm: an open() that waits for a writer must fail the test, not hang it.
+    const int code = wait_child(spawn([&] {
+      ::alarm(10);
+      try {
+        prepare_rootfs(s.profile, s.cache);
+      } catch (const Error& e) {
+        const std::string msg = e.what();
+        const bool named = msg.find("rootfs.image " + fifo.string()) != std::string::npos &&
+                           msg.find("a FIFO (named pipe)") != std::string::npos;
+        return named ? static_cast<int>(e.code()) : 98;
+      }
+      return 0;
+    }));
+    CHECK(code == 65);
+    CHECK(s.trees().empty());
+  }
+
+  TEST_CASE("SIGTERM while unpacking ends with 143 and leaves no cache entry or temp dir") {
+    CacheScratch s;
+    {
+      ArchiveBuilder b(s.image, "zstd");
+      b.dir("./");
+      for (int i = 0; i < 1000; ++i) b.file("f" + std::to_string(i), "x");
+      b.close();
+    }
+    const int code = wait_child(spawn([&] {
+      install_interrupt_handling();
+      // The signal arrives once unpacking has begun (the first progress report).
+      prepare_rootfs(s.profile, s.cache, [](std::uint64_t, std::uint64_t) { ::raise(SIGTERM); });
+      return 0;
+    }));
+    CHECK(code == 143);
+    CHECK(s.trees().empty());
+    CHECK(names_in(s.cache / "tmp").empty());
+    for (const std::string& n : names_in(s.cache / "rootfs")) CHECK_MESSAGE(n.find(".meta") == std::string::npos, n);
+    CHECK(cache_list(s.cache).empty());
   }
 
   TEST_CASE("list, clear and prune skip entries in use") {

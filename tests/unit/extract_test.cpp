@@ -256,13 +256,49 @@ TEST_SUITE("rootfs::extract") {
       for (int i = 0; i < 4; ++i) b.zeros("z" + std::to_string(i), 512 * 1024);
       b.close();
     }
+    // Each entry costs a 4 KiB block besides its data: z1 brings 1 MiB + 8 KiB.
     e = expect_error([&] { extract_archive(big, s.dest, {1 << 20, 100}); });
     CHECK(e.code() == ExitCode::bad_input);
-    CHECK(std::string(e.what()).find("entry 'z2': the unpacked image exceeds rootfs.max_bytes (1MiB)") !=
+    CHECK(std::string(e.what()).find("entry 'z1': the unpacked image exceeds rootfs.max_bytes (1MiB)") !=
           std::string::npos);
     CHECK(names_in(s.dest).empty());
-    extract_archive(big, s.dest, {2 << 20, 100});  // exactly at the limit is fine
+    CHECK(expect_error([&] { extract_archive(big, s.dest, {(2 << 20) + 4 * 4096 - 1, 100}); }).code() == ExitCode::bad_input);
+    CHECK(names_in(s.dest).empty());
+    extract_archive(big, s.dest, {(2 << 20) + 4 * 4096, 100});  // exactly at the limit is fine
     CHECK(fs::file_size(s.dest / "z3") == 512 * 1024);
+  }
+
+  TEST_CASE("directories, symlinks and empty files count against max_bytes too") {
+    // 6,000 entries without a byte of file data once unpacked to 26 MiB under a 2 MiB limit.
+    Scratch s;
+    fs::path image = s.file("many.tar.gz");
+    {
+      ArchiveBuilder b(image, "gzip");
+      for (int i = 0; i < 2000; ++i) {
+        const std::string n = std::to_string(i);
+        b.dir("d" + n + "/").symlink("l" + n, "d" + n).file("e" + n, "");
+      }
+      b.close();
+    }
+    Error e = expect_error([&] { extract_archive(image, s.dest, {2 << 20, 100000}); });
+    CHECK(e.code() == ExitCode::bad_input);
+    CHECK(std::string(e.what()).find("exceeds rootfs.max_bytes (2MiB)") != std::string::npos);
+    CHECK(names_in(s.dest).empty());
+    extract_archive(image, s.dest, {6000 * 4096, 100000});  // a block each fits
+    CHECK(names_in(s.dest).size() == 6000);
+  }
+
+  TEST_CASE("file data counts in whole 4 KiB blocks") {
+    Scratch s;
+    fs::path image = s.file("small-files.tar");
+    {
+      ArchiveBuilder b(image);
+      for (int i = 0; i < 10; ++i) b.file("f" + std::to_string(i), "x");  // 1 byte each: a block of data, a block of metadata
+      b.close();
+    }
+    CHECK(expect_error([&] { extract_archive(image, s.dest, {10 * 8192 - 1, 100}); }).code() == ExitCode::bad_input);
+    CHECK(names_in(s.dest).empty());
+    extract_archive(image, s.dest, {10 * 8192, 100});
   }
 
   TEST_CASE("a gzip of 4 GiB of zeros fails against max_bytes within seconds") {

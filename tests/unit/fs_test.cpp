@@ -78,6 +78,34 @@ TEST_SUITE("util::fs") {
     CHECK(names_in(s.tmp.path()) == std::vector<std::string>{"canary", "dest", kept.filename().string()});
   }
 
+  TEST_CASE("open_regular_file opens regular files and symlinks to them, and refuses anything else unopened") {
+    Scratch s;
+    std::ofstream(s.file("image.tar")) << "data";
+    fs::create_symlink(s.file("image.tar"), s.file("link.tar"));
+    REQUIRE(::mkfifo(s.file("fifo").c_str(), 0600) == 0);
+    fs::create_symlink(s.file("fifo"), s.file("link-to-fifo"));
+    CHECK(open_regular_file(s.file("image.tar"), "rootfs.image", ExitCode::bad_input).valid());
+    CHECK(open_regular_file(s.file("link.tar"), "rootfs.image", ExitCode::bad_input).valid());
+    CHECK(open_regular_file(s.dest, "profile", ExitCode::bad_input, true).valid());
+
+    struct Refused {
+      fs::path path;
+      const char* kind;
+    };
+    for (const Refused& r : {Refused{s.file("fifo"), "a FIFO (named pipe)"}, Refused{s.file("link-to-fifo"), "a FIFO"},
+                             Refused{"/dev/null", "a character device"}, Refused{s.dest, "a directory"}}) {
+      CAPTURE(r.path);
+      Error e = test::expect_error([&] { open_regular_file(r.path, "rootfs.image", ExitCode::bad_input); });
+      CHECK(e.code() == ExitCode::bad_input);
+      const std::string msg = e.what();
+      CHECK_MESSAGE(msg.rfind("rootfs.image " + r.path.string(), 0) == 0, msg);
+      CHECK_MESSAGE(msg.find(std::string("is ") + r.kind) != std::string::npos, msg);
+    }
+    Error missing = test::expect_error([&] { open_regular_file(s.file("missing"), "kernel", ExitCode::unavailable); });
+    CHECK(missing.code() == ExitCode::unavailable);
+    CHECK(std::string(missing.what()).find("No such file") != std::string::npos);
+  }
+
   TEST_CASE("make_dirs creates missing parents with the given mode") {
     Scratch s;
     make_dirs(s.file("p/q/r"), 0700);

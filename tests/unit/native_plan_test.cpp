@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 
+#include "stack/native/child.hpp"
 #include "stack/native/plan.hpp"
 #include "util/error.hpp"
 
@@ -72,6 +75,49 @@ TEST_SUITE("native::plan") {
       CHECK(op->readonly);
       CHECK(index_of(p, ro) > index_of(p, "proc"));
     }
+  }
+
+  TEST_CASE("each masked or read-only /proc entry is planned as the kind this kernel has") {
+    // The child refuses a file resolved as a directory (ENOTDIR) and the reverse: a wrong
+    // kind here once left /proc/sysrq-trigger writable, skipped in silence.
+    Fixture f;
+    SetupPlan p = f.plan();
+    const MountOp* sysrq = find(p, "proc/sysrq-trigger");
+    REQUIRE(sysrq != nullptr);
+    CHECK(sysrq->hardening);
+    CHECK_FALSE(sysrq->is_dir);
+    int checked = 0;
+    for (const MountOp& op : p.ops) {
+      if (!op.hardening) continue;
+      CAPTURE(op.target);
+      CHECK(op.target.rfind("proc/", 0) == 0);
+      struct stat st;
+      if (::lstat(("/" + op.target).c_str(), &st) != 0) {
+        CHECK(errno == ENOENT);  // this kernel lacks it: the one failure the child skips
+        continue;
+      }
+      CHECK_FALSE(S_ISLNK(st.st_mode));
+      CHECK(S_ISDIR(st.st_mode) == (op.kind == OpKind::tmpfs || op.is_dir));
+      ++checked;
+    }
+    CHECK(checked >= 5);  // at least kcore, sys, sysrq-trigger, irq, fs exist on any Linux here
+  }
+
+  TEST_CASE("a hardening step is skipped only when its target does not exist") {
+    Fixture f;
+    SetupPlan p = f.plan();
+    const MountOp* sysrq = find(p, "proc/sysrq-trigger");
+    REQUIRE(sysrq != nullptr);
+    CHECK(op_failure_skipped(*sysrq, ENOENT));
+    for (int err : {ENOTDIR, EISDIR, ELOOP, EPERM, EACCES, EINVAL}) {
+      CAPTURE(err);
+      CHECK_FALSE(op_failure_skipped(*sysrq, err));
+    }
+    // A profile mount or a /dev node is never optional, whatever the error.
+    const MountOp* null_dev = find(p, "dev/null");
+    REQUIRE(null_dev != nullptr);
+    CHECK_FALSE(null_dev->hardening);
+    CHECK_FALSE(op_failure_skipped(*null_dev, ENOENT));
   }
 
   TEST_CASE("a minimal /dev: the six devices, a private devpts, shm, and the usual links") {

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <grp.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -455,6 +456,35 @@ file = "/gatebox/verdict.json"
                    "verdict.error: exit code 1 is in both verdict.pass and verdict.error");
     check_rejected("[verdict]\nerror = [0]\n", "verdict.error: exit code 0 is in both");  // clashes with the default pass
     check_rejected("[verdict]\npass = [125]\n", "verdict.pass: exit code 125 is in both");
+  }
+
+  TEST_CASE("verdict.file is refused under /proc, /sys and /dev, with file:line:col") {
+    TempDir dir;
+    for (const char* path : {"/proc/1/environ", "/proc", "/sys/kernel/notes", "/dev/stdin", "//proc/./self/environ"}) {
+      CAPTURE(path);
+      fs::path file = dir.write("v.toml", minimal + fmt::format("[verdict]\nfile = \"{}\"\n", path));
+      Failure f = failure_of(file);
+      CHECK(f.code == 65);
+      CHECK_MESSAGE(f.message.rfind(file.string() + ":7:8: verdict.file: ", 0) == 0, f.message);
+      CHECK_MESSAGE(f.message.find("a kernel interface") != std::string::npos, f.message);
+    }
+    for (const char* path : {"/gatebox/verdict.json", "/procs/verdict.json", "/device.json", "/tmp/sys/v.json"}) {
+      CAPTURE(path);
+      fs::path file = dir.write("ok.toml", minimal + fmt::format("[verdict]\nfile = \"{}\"\n", path));
+      CHECK(load_profile(file).verdict.file == path);
+    }
+  }
+
+  TEST_CASE("a profile that is a FIFO or a device is refused at once") {
+    TempDir dir;
+    fs::path fifo = dir.path / "p.toml";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    Failure f = failure_of(fifo);
+    CHECK(f.code == 65);
+    CHECK_MESSAGE(f.message.find("a FIFO (named pipe)") != std::string::npos, f.message);
+    f = failure_of("/dev/zero");
+    CHECK(f.code == 65);
+    CHECK_MESSAGE(f.message.find("a character device") != std::string::npos, f.message);
   }
 
   TEST_CASE("rootfs: exactly one of image and dir, and a well-formed pin") {

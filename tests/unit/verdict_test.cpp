@@ -168,13 +168,38 @@ TEST_SUITE("verdict") {
     check_malformed(R"(["pass"])", "expected a JSON object, got array");
     check_malformed(R"("pass")", "expected a JSON object, got string");
     check_malformed(R"({"reason": "x"})", "no \"verdict\" key");
-    check_malformed(R"({"verdict": "maybe"})", R"("verdict" is "maybe"; it must be "pass", "fail" or "error")");
-    check_malformed(R"({"verdict": 0})", R"("verdict" is 0;)");
-    check_malformed(R"({"verdict": "PASS"})", R"("verdict" is "PASS")");
-    check_malformed(R"({"verdict": "pass", "reason": 42})", R"("reason" is 42; it must be a string)");
+    check_malformed(R"({"verdict": "maybe"})", R"("verdict" is another string; it must be "pass", "fail" or "error")");
+    check_malformed(R"({"verdict": 0})", R"("verdict" is a number;)");
+    check_malformed(R"({"verdict": "PASS"})", R"("verdict" is another string)");
+    check_malformed(R"({"verdict": "pass", "reason": 42})", R"("reason" is a number; it must be a string)");
     check_malformed("{\"verdict\": \"pass\", \"reason\": \"\xff\"}", "not JSON");
     std::string big = R"({"verdict": "pass", "reason": ")" + std::string(64 * 1024, 'x') + "\"}";
     check_malformed(big, "the limit is 64 KiB");
+  }
+
+  TEST_CASE("a malformed verdict file's content never appears in the reason") {
+    // The gate chooses the file: once it was /proc/1/environ, and the parse error quoted
+    // gatebox's environment. Each file holds the secret where an error would quote it.
+    const std::string secret = "GBSECRET";
+    for (const std::string& text : {secret + "=1\nPATH=/bin", "P" + secret, "{\"verdict\": \"" + secret + "\"}",
+                                    "{\"verdict\": [\"" + secret + "\"]}", "{\"verdict\": \"pass\", \"reason\": {\"" + secret + "\": 1}}",
+                                    "{\"verdict\": \"pass\", \"" + secret + "\": 1", "[\"" + secret + "\"]", "\"" + secret + "\xff\"",
+                                    "{\"verdict\": \"pass\", \"reason\": \"" + secret + "\xff\"}"}) {
+      CAPTURE(text);
+      RunOutcome o = exited(0);
+      o.verdict_file = text;
+      Verdict v = decide_verdict(gate_profile(), o);
+      CHECK(v.kind == VerdictKind::error);
+      CHECK_MESSAGE(v.reason.find(secret) == std::string::npos, v.reason);
+      CHECK_MESSAGE(v.reason.find("GB") == std::string::npos, v.reason);
+      CHECK_MESSAGE(v.reason.find("'") == std::string::npos, v.reason);  // nothing quoted from the input
+    }
+    check_malformed(secret + "=1", "not JSON: parse error at line 1, column 1");
+  }
+
+  TEST_CASE("a verdict file the stack found unsafe is reported as such, not as bad JSON") {
+    check_malformed(std::string(kUnsafeVerdictFile) + ")", "not a regular file of at most 64 KiB that the gate itself can read");
+    check_malformed(std::string(kUnsafeVerdictFile) + ": a symlink)", "not a regular file of at most 64 KiB");
   }
 
   TEST_CASE("a verdict file of exactly 64 KiB is still read") {

@@ -152,7 +152,7 @@ std::optional<std::string> fetch_verdict_file(const DockerClient& client, const 
       client.transfer("GET", "/containers/" + id + "/archive?path=" + url_encode(path), 30'000);
   t->set_max_body(kVerdictFileMax + 64 * 1024);  // the file plus tar headers; more = not ours to read
   t->perform();
-  if (t->body_too_big()) return std::string("(not a regular file of at most 64 KiB)");
+  if (t->body_too_big()) return std::string(kUnsafeVerdictFile) + ")";
   client.check_transfer(*t, "reading verdict.file");
   if (t->status() == 404) return std::nullopt;
   if (t->status() != 200) {
@@ -160,7 +160,7 @@ std::optional<std::string> fetch_verdict_file(const DockerClient& client, const 
   }
   VerdictTar v = read_verdict_tar(t->body());
   // Not JSON on purpose, as on the native stack: the verdict stage reports a malformed file.
-  if (!v.ok) return "(not a regular file of at most 64 KiB: " + v.problem + ")";
+  if (!v.ok) return std::string(kUnsafeVerdictFile) + ": " + v.problem + ")";
   return v.contents;
 }
 

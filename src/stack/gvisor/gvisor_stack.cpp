@@ -147,10 +147,10 @@ std::optional<std::string> read_verdict(const fs::path& dir, const std::string& 
   Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!d) return std::nullopt;
   Fd f(::openat(d.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!f) return errno == ENOENT ? std::nullopt : std::optional<std::string>("(not a regular file of at most 64 KiB)");
+  if (!f) return errno == ENOENT ? std::nullopt : std::optional<std::string>(std::string(kUnsafeVerdictFile) + ")");
   struct stat st{};
   if (::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kVerdictMax) {
-    return "(not a regular file of at most 64 KiB)";
+    return std::string(kUnsafeVerdictFile) + ")";
   }
   std::string text(static_cast<std::size_t>(st.st_size), '\0');
   const ssize_t r = ::read(f.get(), text.data(), text.size());

@@ -118,7 +118,23 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
                       text.empty() ? "" : ": ", text);
   };
 
+  // What the deadline means depends on how far runsc got; checked on every pass, not only
+  // when poll() times out: a gate that keeps its pipes busy makes poll() return at once.
+  auto on_deadline = [&] {
+    if (!started && !state_says_running(io.state_dir)) {
+      kill_all();
+      throw fail_before_start("the sandbox did not start the gate within 60 s");
+    }
+    if (started) {
+      outcome.timed_out = true;
+      kill_all();
+    } else {
+      mark_started();
+    }
+  };
+
   while (!exited || out_open || err_open) {
+    if (!killed && Clock::now() >= deadline) on_deadline();
     pollfd fds[6];
     int n = 0;
     auto add = [&](int fd, short events) {
@@ -139,17 +155,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     if (rc < 0 && errno != EINTR) throw sys_error("poll", "runsc pipes");
     if (rc == 0) {
       if (killed) break;
-      if (!started && !state_says_running(io.state_dir)) {
-        kill_all();
-        throw fail_before_start("the sandbox did not start the gate within 60 s");
-      }
-      if (started) {
-        outcome.timed_out = true;
-        kill_all();
-      } else {
-        mark_started();
-      }
-      continue;
+      continue;  // the deadline is checked at the top
     }
     for (int i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;

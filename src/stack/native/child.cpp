@@ -171,11 +171,13 @@ int execute_op(int root_fd, const MountOp& op, bool* target_error) {
     ::close(dir);
     return rc == 0 || e == EEXIST ? 0 : -e;
   }
-  const bool create = op.kind != OpKind::rebind;
+  // A hardening step's target is the kernel's (/proc), not the rootfs's: never created,
+  // and a failure to resolve it is gatebox's set-up error, not an unsafe rootfs.
+  const bool create = op.kind != OpKind::rebind && !op.hardening;
   int fd = open_beneath(root_fd, op.target.c_str(), op.is_dir, create, op.mode);
   if (fd < 0) {
-    if (op.optional && (fd == -ENOENT || fd == -ENOTDIR)) return 0;
-    *target_error = true;
+    if (op_failure_skipped(op, -fd)) return 0;
+    *target_error = !op.hardening;
     return fd;
   }
   FdPath path(fd);
@@ -191,7 +193,7 @@ int execute_op(int root_fd, const MountOp& op, bool* target_error) {
   }
   int e = errno;
   ::close(fd);
-  if (rc != 0) return op.optional && e == ENOENT ? 0 : -e;
+  if (rc != 0) return op_failure_skipped(op, e) ? 0 : -e;
   if ((op.kind == OpKind::bind || op.kind == OpKind::rebind) && (op.readonly || op.flags != 0)) {
     return remount(root_fd, op);
   }
@@ -220,13 +222,21 @@ void drop_bounding_set(const SetupPlan& plan, int setup_fd) {
   }
 }
 
-void clear_capabilities(int setup_fd) {
+// Empties the effective, permitted, inheritable and ambient sets; false (errno set) on failure.
+bool drop_capabilities() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
-  if (::syscall(SYS_capset, &header, data) != 0) fail(setup_fd, SetupStage::credentials);
-  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
-    fail(setup_fd, SetupStage::credentials);
-  }
+  if (::syscall(SYS_capset, &header, data) != 0) return false;
+  return ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 || errno == EINVAL;
+}
+
+// run.user's identity, no supplementary groups (none to drop in a user namespace, where
+// setgroups is denied), no capabilities; false (errno set) on failure.
+bool become_gate_user(const SetupPlan& plan) {
+  if (!plan.user_namespace && ::setgroups(0, nullptr) != 0) return false;
+  if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) return false;
+  if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) return false;
+  return drop_capabilities();
 }
 
 void set_limit(int resource, std::uint64_t value, int setup_fd) {
@@ -283,10 +293,7 @@ bool hand_over_listener(ListenerHandoff* handoff, pid_t gate, const ChildChannel
   ::umask(022);
 
   drop_bounding_set(plan, setup_fd);
-  if (!plan.user_namespace && ::setgroups(0, nullptr) != 0) fail(setup_fd, SetupStage::credentials);
-  if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) fail(setup_fd, SetupStage::credentials);
-  if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) fail(setup_fd, SetupStage::credentials);
-  clear_capabilities(setup_fd);
+  if (!become_gate_user(plan)) fail(setup_fd, SetupStage::credentials);
 
   set_limit(RLIMIT_NOFILE, plan.nofile, setup_fd);
   set_limit(RLIMIT_CORE, 0, setup_fd);
@@ -325,35 +332,11 @@ bool hand_over_listener(ListenerHandoff* handoff, pid_t gate, const ChildChannel
   ::_exit(err == ENOENT ? 127 : 126);
 }
 
-// Reads the verdict file for the parent. The path is walked without following symlinks,
-// so a gate cannot point it at something only init may read (e.g. /proc/1/environ).
+// Sends the gate's wait status and the verdict file to the parent.
 void send_status(const SetupPlan& plan, int status_fd, int wait_status) {
   static char buf[kVerdictMax + 1];
   StatusRecord rec{wait_status, kVerdictMissing};
-  ssize_t len = 0;
-  if (!plan.verdict_file.empty()) {
-    int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int pfd = root < 0 ? -1 : open_beneath(root, plan.verdict_file.c_str(), false, false, 0);
-    if (root >= 0) ::close(root);
-    if (pfd >= 0) {
-      struct stat st;
-      int fd = ::open(FdPath(pfd).text, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      ::close(pfd);
-      if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        ssize_t n;
-        while (len <= static_cast<ssize_t>(kVerdictMax) &&
-               (n = ::read(fd, buf + len, sizeof buf - static_cast<std::size_t>(len))) > 0) {
-          len += n;
-        }
-        rec.verdict_len = len > static_cast<ssize_t>(kVerdictMax) ? kVerdictUnsafe : static_cast<std::int32_t>(len);
-      } else if (fd >= 0) {
-        rec.verdict_len = kVerdictUnsafe;
-      }
-      if (fd >= 0) ::close(fd);
-    } else if (pfd != -ENOENT) {
-      rec.verdict_len = kVerdictUnsafe;
-    }
-  }
+  if (!plan.verdict_file.empty()) rec.verdict_len = read_verdict_as_gate(plan, buf, sizeof buf);
   ssize_t n;
   do n = ::write(status_fd, &rec, sizeof rec);
   while (n < 0 && errno == EINTR);
@@ -369,6 +352,34 @@ void send_status(const SetupPlan& plan, int status_fd, int wait_status) {
 }
 
 }  // namespace
+
+bool op_failure_skipped(const MountOp& op, int err) { return op.hardening && err == ENOENT; }
+
+// The path is walked without following symlinks, and read with nothing but the gate's own
+// credentials: init has them to spare (root's groups, capabilities in its namespace), and
+// without this a gate could have it read a file the gate itself may not (a root-only file
+// in the image). init needs no privilege once the gate has exited, so it gives them up for
+// good here, rather than in a child that a fork bomb's full pids limit could refuse.
+std::int32_t read_verdict_as_gate(const SetupPlan& plan, char* buf, std::size_t size) {
+  if (!become_gate_user(plan)) return kVerdictUnsafe;
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int pfd = root < 0 ? -1 : open_beneath(root, plan.verdict_file.c_str(), false, false, 0);
+  if (root >= 0) ::close(root);
+  if (pfd < 0) return pfd == -ENOENT ? kVerdictMissing : kVerdictUnsafe;
+  struct stat st;
+  int fd = ::open(FdPath(pfd).text, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  ::close(pfd);
+  if (fd < 0) return kVerdictUnsafe;
+  std::int32_t out = kVerdictUnsafe;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    std::size_t len = 0;
+    ssize_t n;
+    while (len < size && (n = ::read(fd, buf + len, size - len)) > 0) len += static_cast<std::size_t>(n);
+    if (len <= kVerdictMax) out = static_cast<std::int32_t>(len);
+  }
+  ::close(fd);
+  return out;
+}
 
 const char* stage_name(SetupStage stage) {
   switch (stage) {

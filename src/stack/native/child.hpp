@@ -58,6 +58,18 @@ struct ChildChannels {
 
 const char* stage_name(SetupStage stage);
 
+// Whether a MountOp that failed with `err` is skipped: only a hardening step (masking or
+// making read-only a /proc entry) whose target this kernel lacks (ENOENT). Anything else
+// (ENOTDIR from a wrong kind, EPERM from a remount, …) ends set-up with exit 70.
+bool op_failure_skipped(const MountOp& op, int err);
+
+// In init, after the gate has exited (no allocation: it runs between clone and _exit).
+// Drops init for good to run.user's uid and gid, no groups and no capabilities, then reads
+// plan.verdict_file (an absolute path from "/", no symlinks followed) into `buf` (`size`
+// should be kVerdictMax + 1). Returns its length, kVerdictMissing or kVerdictUnsafe (not a
+// regular file, larger than kVerdictMax, unreadable by the gate, or the drop failed).
+std::int32_t read_verdict_as_gate(const SetupPlan& plan, char* buf, std::size_t size);
+
 [[noreturn]] void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t parent) noexcept;
 
 }  // namespace gatebox

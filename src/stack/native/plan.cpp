@@ -18,8 +18,15 @@ constexpr const char* kMaskedProcFiles[] = {"kcore", "keys", "latency_stats", "t
                                             "sched_debug", "kallsyms", "kpagecount", "kpageflags", "kpagecgroup"};
 constexpr const char* kMaskedProcDirs[] = {"acpi", "asound", "scsi", "firmware"};
 // /proc entries that write to the host kernel: read-only. sysrq-trigger is the sharpest:
-// a writable one lets a uid-0 gate reboot the host.
-constexpr const char* kReadonlyProc[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+// a writable one lets a uid-0 gate reboot the host. Each says whether it is a directory:
+// the child refuses to resolve a file as a directory (and the reverse), so a wrong kind
+// here is a set-up error, not a silently skipped step.
+struct ProcEntry {
+  const char* name;
+  bool is_dir;
+};
+constexpr ProcEntry kReadonlyProc[] = {
+    {"sys", true}, {"sysrq-trigger", false}, {"irq", true}, {"bus", true}, {"fs", true}};
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 std::string relative(std::string_view sandbox_path) {
@@ -48,20 +55,21 @@ void add_proc(std::vector<MountOp>& ops) {
     MountOp m = op(OpKind::bind, std::string("proc/") + f, std::string("mask /proc/") + f);
     m.source = "/dev/null";
     m.is_dir = false;
-    m.optional = true;
+    m.hardening = true;
     ops.push_back(m);
   }
   for (const char* d : kMaskedProcDirs) {
     MountOp m = op(OpKind::tmpfs, std::string("proc/") + d, std::string("mask /proc/") + d);
     m.data = "size=0,mode=0555";
     m.flags = kNoSuidDev | MS_NOEXEC | MS_RDONLY;
-    m.optional = true;
+    m.hardening = true;
     ops.push_back(m);
   }
-  for (const char* p : kReadonlyProc) {
-    MountOp m = op(OpKind::rebind, std::string("proc/") + p, std::string("read-only /proc/") + p);
+  for (const ProcEntry& p : kReadonlyProc) {
+    MountOp m = op(OpKind::rebind, std::string("proc/") + p.name, std::string("read-only /proc/") + p.name);
+    m.is_dir = p.is_dir;
     m.readonly = true;
-    m.optional = true;
+    m.hardening = true;
     ops.push_back(m);
   }
 }

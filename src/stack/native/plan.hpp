@@ -33,7 +33,10 @@ struct MountOp {
   mode_t mode = 0755;        // mkdir
   bool is_dir = true;        // bind: the target is a directory (else a file)
   bool readonly = false;     // remount read-only after mounting
-  bool optional = false;     // a missing target (e.g. a /proc file this kernel lacks) is skipped
+  // Masks or makes read-only a kernel interface gatebox mounted itself (/proc): a target
+  // this kernel lacks (ENOENT) is skipped, nothing is created, and every other failure is
+  // a set-up error (exit 70), never blamed on the rootfs and never ignored.
+  bool hardening = false;
   std::string what;          // for messages: "mount 1 (/home/me/src -> /src)"
 };
 

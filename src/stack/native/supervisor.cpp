@@ -99,6 +99,16 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
   };
 
   while (setup_open || !status_done || out_open || err_open) {
+    // The deadline is compared on every pass, not only when poll() times out: a gate that
+    // keeps its pipes busy makes poll() return at once, every time.
+    if (!killed && Clock::now() >= deadline) {
+      if (!started) {
+        kill_sandbox();
+        throw make_error(ExitCode::internal, "sandbox set-up did not finish within 60 s");
+      }
+      outcome.timed_out = true;
+      kill_sandbox();
+    }
     pollfd fds[6];
     int n = 0;
     const int seccomp_fd = seccomp.poll_fd();
@@ -122,13 +132,7 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
     if (rc < 0 && errno != EINTR) throw sys_error("poll", "sandbox pipes");
     if (rc == 0) {
       if (killed) break;  // nothing more will come
-      if (!started) {
-        kill_sandbox();
-        throw make_error(ExitCode::internal, "sandbox set-up did not finish within 60 s");
-      }
-      outcome.timed_out = true;
-      kill_sandbox();
-      continue;
+      continue;           // the deadline is checked at the top
     }
     for (int i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
@@ -204,7 +208,7 @@ RunOutcome supervise(SandboxProcess& sandbox, const SetupPlan& plan, const Super
     if (status.verdict_len >= 0 && !plan.verdict_file.empty()) outcome.verdict_file = verdict_bytes;
     if (status.verdict_len == kVerdictUnsafe) {
       // Not JSON on purpose: the verdict stage reports it as a malformed verdict file.
-      outcome.verdict_file = "(not a regular file of at most 64 KiB)";
+      outcome.verdict_file = std::string(kUnsafeVerdictFile) + ")";
     }
   } else if (!have_status && !outcome.timed_out && !outcome.interrupted) {
     outcome.stack_error = "the sandbox's init exited without reporting the gate's status";

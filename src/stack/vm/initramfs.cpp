@@ -156,12 +156,9 @@ fs::path find_agent() {
 }
 
 fs::path base_initramfs(const RootfsTree& tree, const fs::path& agent, const fs::path& cache_dir) {
-  Fd agent_fd(::open(agent.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!agent_fd) throw sys_error("open", agent.string(), errno, ExitCode::unavailable);
+  Fd agent_fd = open_regular_file(agent, "the guest agent", ExitCode::unavailable);
   struct stat agent_st {};
-  if (::fstat(agent_fd.get(), &agent_st) != 0 || !S_ISREG(agent_st.st_mode)) {
-    throw make_error(ExitCode::unavailable, "the guest agent {} is not a regular file", agent.string());
-  }
+  if (::fstat(agent_fd.get(), &agent_st) != 0) throw sys_error("fstat", agent.string(), errno, ExitCode::unavailable);
   std::string agent_sha = remembered_sha256(agent_fd.get(), agent, cache_dir);
   std::optional<TreeScan> scan;
   std::string rootfs_id = tree.sha256;

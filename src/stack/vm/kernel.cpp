@@ -267,8 +267,7 @@ void check_kernel_pin(const fs::path& kernel, const std::string& pin, const fs::
 }
 
 fs::path elf_vmlinux(const fs::path& kernel, const fs::path& cache_dir) {
-  Fd fd(::open(kernel.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw sys_error("open", kernel.string(), errno, ExitCode::unavailable);
+  Fd fd = open_regular_file(kernel, "kernel", ExitCode::unavailable);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", kernel.string(), errno, ExitCode::unavailable);
   std::string head = read_at(fd.get(), 4096, 0, kernel);

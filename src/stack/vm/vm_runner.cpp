@@ -254,6 +254,14 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
       } else {
         deadline = t_spawn + boot_bound;
       }
+      // Compared on every pass, not only when poll() times out: a gate (or a guest) that
+      // keeps the console busy makes poll() return at once, every time.
+      if (!killed && Clock::now() >= deadline) {
+        if (session.started() && !session.finished()) outcome.timed_out = true;
+        if (!session.started()) boot_timed_out = true;
+        kill_vm();  // finished: powered off too slowly, the verdict is already known
+        continue;
+      }
       if (!session.started() && !killed) {
         Console::get().status(fmt::format("booting the {} guest ({})…", vmm.name(), kvm ? "KVM" : "TCG, software emulation"));
       }
@@ -275,17 +283,7 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
       if (rc < 0 && errno != EINTR) throw sys_error("poll", "the VM's console");
       if (rc == 0) {
         if (killed) break;
-        if (Clock::now() < deadline) continue;
-        if (session.finished()) {
-          kill_vm();  // powered off too slowly: the verdict is already known
-        } else if (session.started()) {
-          outcome.timed_out = true;
-          kill_vm();
-        } else {
-          boot_timed_out = true;
-          kill_vm();
-        }
-        continue;
+        continue;  // the deadline is checked at the top
       }
       for (int i = 0; i < n; ++i) {
         if (fds[i].revents == 0) continue;

@@ -18,7 +18,8 @@ expect_outside_untouched() {
   [ "$(cat "$T/outside/secret.txt")" = host-secret ] || fail "$1: the host file outside the tree changed"
 }
 
-# run_image FILE [ARGV...]: the image as the rootfs of a small gate.
+# run_image FILE [ARGV...]: the image as the rootfs of a small gate (MAX_BYTES and
+# MAX_ENTRIES, if set, replace its unpacking limits).
 run_image() {
   local image=$1
   shift
@@ -26,8 +27,8 @@ run_image() {
 name = "e2e-hostile"
 [rootfs]
 image = "$T/images/$image"
-max_bytes = "64MiB"
-max_entries = 1000
+max_bytes = "${MAX_BYTES:-64MiB}"
+max_entries = ${MAX_ENTRIES:-1000}
 [run]
 argv = ["/bin/sh", "-c", "echo ran-$MARKER"]
 [limits]
@@ -95,6 +96,26 @@ for root, dirs, files in os.walk(os.path.join(sys.argv[1], "rootfs")):
         sys.exit(1)
 PY
 
+# Entries without file data count against rootfs.max_bytes too (a 4 KiB block each):
+# 6,000 directories and symlinks once unpacked to 26 MiB under a 2 MiB limit.
+python3 - "$T/images/no-data.tar.gz" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as tar:
+    for i in range(3000):
+        d = tarfile.TarInfo("d%d" % i)
+        d.type = tarfile.DIRTYPE
+        d.mode = 0o755
+        tar.addfile(d)
+        l = tarfile.TarInfo("l%d" % i)
+        l.type = tarfile.SYMTYPE
+        l.linkname = "d%d" % i
+        tar.addfile(l)
+PY
+MAX_BYTES=2MiB MAX_ENTRIES=100000 run_image no-data.tar.gz
+expect_exit 65
+expect_stderr_has "exceeds rootfs.max_bytes (2MiB)"
+expect_stdout_lacks "ran-$MARKER"
+
 # More entries than rootfs.max_entries: refused at once.
 run_image many.tar
 expect_exit 65
@@ -103,6 +124,24 @@ expect_stderr_has "entries"
 # A path 10,000 directories deep: refused, or unpacked without harm (and removed again).
 run_image deep.tar
 case $GB_EXIT in 65 | 0) ;; *) fail "deep.tar: expected exit 65 or 0" ;; esac
+
+# An image that is not a regular file is refused before it is opened: a FIFO once hung
+# gatebox for good (an open() waiting for a writer, with SIGINT and SIGTERM blocked).
+mkfifo "$T/images/fifo.tar"
+ln -s /dev/zero "$T/images/device.tar.gz"
+mkdir "$T/images/dir.tar"
+for image in fifo.tar device.tar.gz dir.tar; do
+  GB_LIMIT=30 run_image "$image"
+  expect_exit 65
+  expect_stdout_lacks "ran-$MARKER"
+  expect_stderr_has "rootfs.image $T/images/$image"
+  case $image in
+    fifo.tar) expect_stderr_has "a FIFO (named pipe)" ;;
+    device.tar.gz) expect_stderr_has "a character device" ;;
+    dir.tar) expect_stderr_has "a directory" ;;
+  esac
+  expect_faster_than 20
+done
 
 for image in zip.tar truncated.tar.gz iso.tar rar.tar; do
   run_image "$image"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A gate that hangs (ignoring SIGTERM, with a grandchild in its own session) is killed at
-# limits.timeout: verdict per on_timeout, quickly, and nothing of it survives.
+# limits.timeout: verdict per on_timeout, quickly, and nothing of it survives. So is a gate
+# that keeps both output pipes busy (the timeout was once seen only when poll() had nothing
+# to report: a 1 s timeout ended after 1.9 s).
 # timeout: 180
 . "$(dirname "$0")/../lib.sh"
 
@@ -46,4 +48,17 @@ expect_gate_ended_within 3
 expect_line_to_exit_within $((1 + teardown))
 expect_faster_than $((60 + boot))
 expect_no_leftovers
+
+# Busy pipes: both streams flooded without a pause until the kill. (kubernetes enforces the
+# timeout as the Job's activeDeadlineSeconds, in whole seconds, not in a poll loop.)
+if [ "$GATEBOX_STACK" != kubernetes ]; then
+  gb_run "$PROFILE" -t 1s --set 'limits.output="1MiB"' -- /bin/sh -c \
+    '/fixtures/flood 100000000000 "$0" >&2 & exec /fixtures/flood 100000000000 "$0"' "$MARKER"
+  expect_exit 1
+  expect_report timed_out true
+  # The kill follows the deadline at once, flood or not.
+  expect_gate_ended_within 1.5
+  expect_faster_than $((60 + boot))
+  expect_no_leftovers
+fi
 pass
