@@ -15,6 +15,7 @@
 #include "profile/toml_parse.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/kvm.hpp"
 
 namespace gatebox {
 namespace {
@@ -185,10 +186,17 @@ std::optional<Isolation> parse_isolation(std::string_view text) {
 std::string_view to_string(Isolation i) { return isolation_names()[static_cast<std::size_t>(i)]; }
 
 Isolation stack_isolation(std::string_view stack, const Profile& profile) {
-  (void)profile;  // kubernetes: its RuntimeClass decides, once that stack exists
   if (stack == "gvisor") return Isolation::user_space_kernel;
-  if (stack == "qemu" || stack == "firecracker") return Isolation::hardware;
-  return Isolation::kernel;
+  if (stack == "firecracker") return Isolation::hardware;
+  if (stack == "qemu") {
+    // A guest under TCG is held by QEMU's emulator, a user-space program, and QEMU's own
+    // security policy does not treat TCG as a boundary: rated as a user-space kernel, like
+    // gVisor. Only a KVM guest gets hardware isolation.
+    const std::string& accel = profile.stack.qemu.accel;
+    const bool kvm = accel == "kvm" || (accel != "tcg" && kvm_status().usable);
+    return kvm ? Isolation::hardware : Isolation::user_space_kernel;
+  }
+  return Isolation::kernel;  // native, docker; kubernetes: its RuntimeClass decides
 }
 
 bool SitePolicy::stack_allowed(std::string_view stack) const {

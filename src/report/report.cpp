@@ -34,7 +34,7 @@ const std::vector<std::string>& top_order() {
   static const std::vector<std::string> order = {
       "gatebox", "gate",      "profile",     "stack",      "stack_reason", "verdict", "reason",
       "exit_code", "signal",  "timed_out",   "oom_killed", "interrupted",  "timing_ms", "usage",
-      "output",  "rootfs",    "verdict_file", "seccomp"};
+      "output",  "rootfs",    "verdict_file", "seccomp", "vm"};
   return order;
 }
 
@@ -47,6 +47,7 @@ const std::map<std::string, std::vector<std::string>>& nested_order() {
       // The verdict file reads best with its own two keys first.
       {"verdict_file", {"verdict", "reason"}},
       {"seccomp", {"report", "denied", "why"}},
+      {"vm", {"accel"}},
   };
   return order;
 }
@@ -141,6 +142,8 @@ nlohmann::json make_report(const ReportInput& in) {
                                                    : in.seccomp_report_why;
   }
   r["seccomp"] = seccomp;
+  // The VM stacks: which accelerator held the guest (a TCG guest is not hardware isolation).
+  r["vm"] = o.vm_accel.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"accel", o.vm_accel}};
   return r;
 }
 

@@ -60,6 +60,7 @@ struct RunOutcome {
   Usage usage;
   bool seccomp_reported = false;                          // the stack listened for denied calls (seccomp.report)
   std::map<std::string, std::uint64_t> seccomp_denied;  // syscall name -> times denied
+  std::string vm_accel;                                   // the VM stacks: "kvm" or "tcg"
 };
 
 struct Availability {

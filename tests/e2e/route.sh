@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # stack.kind = "auto" and the site policy (issue 9), as their own CTest entries (label route):
 #   route.sh plain         a gate with no requirements runs on native
-#   route.sh hardware      isolation = "hardware" runs on a VM stack (qemu here)
+#   route.sh hardware      isolation = "hardware" runs on a VM stack with KVM, or is refused (69)
+#                          where qemu has only TCG
 #   route.sh ptrace        requires = ["ptrace"] under kernel isolation goes where the probe says ptrace works
 #   route.sh policy-moves  a policy that forbids native moves an auto gate elsewhere
 #   route.sh policy-refuses a profile beyond the policy is refused (65), and nothing starts
@@ -92,7 +93,21 @@ hardware)
   available qemu || available firecracker || skip qemu "no VM stack here (qemu and firecracker unavailable)"
   gate 'isolation = "hardware"'
   run_gate
-  expect_ran_on "qemu|firecracker"
+  if ! available firecracker && qemu_accel_is_tcg; then
+    # Without KVM no stack here gives hardware isolation: a TCG guest is rated
+    # user-space-kernel (QEMU does not treat TCG as a boundary). Refused, with the reason.
+    [ "$code" = 69 ] || fail "isolation = hardware without KVM: expected 69, got $code"
+    grep -q "qemu: gives user-space-kernel isolation" "$T/err" || fail "the refusal does not say why qemu does not fit"
+    echo "ok: refused without KVM ($(grep -m1 'qemu:' "$T/err"))"
+    # With the weaker class, the TCG guest is taken.
+    gate 'isolation = "user-space-kernel"'
+    run_gate
+    expect_ran_on "gvisor|qemu"
+  else
+    expect_ran_on "qemu|firecracker"
+    [ "$(python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("vm") or {}).get("accel"))' "$T/report.json")" = kvm ] ||
+      fail "ran with hardware isolation but the report's vm.accel is not kvm"
+  fi
   ;;
 ptrace)
   # native gives kernel isolation, its default policy allows ptrace of the gate's own

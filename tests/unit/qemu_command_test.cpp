@@ -56,6 +56,8 @@ TEST_SUITE("qemu") {
     CHECK(has(argv, "-no-reboot"));
     CHECK_FALSE(has(argv, "-netdev"));
     CHECK_FALSE(has(argv, "-nic"));
+    // QEMU's own seccomp sandbox, with every optional restriction on.
+    CHECK(after(argv, "-sandbox") == "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   }
 
   TEST_CASE("KVM uses the host CPU model") {

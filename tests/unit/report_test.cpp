@@ -77,7 +77,8 @@ TEST_SUITE("report") {
     auto r = make_report(f.input());
     CHECK(keys_of(r) == std::set<std::string>{"gatebox", "gate", "profile", "stack", "verdict", "reason",
                                               "exit_code", "signal", "timed_out", "oom_killed", "interrupted",
-                                              "timing_ms", "usage", "output", "rootfs", "verdict_file", "seccomp"});
+                                              "timing_ms", "usage", "output", "rootfs", "verdict_file", "seccomp",
+                                              "vm"});
     CHECK(r["gatebox"] == GATEBOX_VERSION);
     CHECK(r["gate"] == "unit-tests");
     CHECK(r["profile"] == "gates/unit.toml");
@@ -101,6 +102,13 @@ TEST_SUITE("report") {
     CHECK(r["rootfs"] == nlohmann::json{{"sha256", std::string(64, 'a')}, {"cache", "hit"}});
     CHECK(r["verdict_file"].is_null());
     CHECK(r["seccomp"] == nlohmann::json{{"report", false}, {"denied", nullptr}, {"why", nullptr}});
+    CHECK(r["vm"].is_null());  // not a VM stack
+  }
+
+  TEST_CASE("the VM stacks say which accelerator held the guest") {
+    Fixture f;
+    f.outcome.vm_accel = "tcg";
+    CHECK(make_report(f.input())["vm"] == nlohmann::json{{"accel", "tcg"}});
   }
 
   TEST_CASE("seccomp.report: the denied calls with counts, or why the stack could not list them") {

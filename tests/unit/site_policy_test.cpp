@@ -179,8 +179,17 @@ TEST_SUITE("site_policy") {
     SitePolicy policy = load_site_policy_file(f.write("[stacks]\nmin_isolation = \"hardware\"\n"));
     std::string msg = refusal([&] { enforce_site_policy(policy, gate("gvisor"), {}); });
     CHECK(msg.find("user-space-kernel isolation, weaker than the minimum hardware") != std::string::npos);
-    CHECK_NOTHROW(enforce_site_policy(policy, gate("qemu"), {}));
+    CHECK_NOTHROW(enforce_site_policy(policy, gate("firecracker"), {}));
     CHECK_NOTHROW(enforce_site_policy(policy, gate("auto"), {}));  // routing filters those
+    // qemu is hardware isolation with KVM only: under TCG its emulator is a user-space
+    // program QEMU does not treat as a boundary.
+    Profile kvm = gate("qemu");
+    kvm.stack.qemu.accel = "kvm";
+    CHECK_NOTHROW(enforce_site_policy(policy, kvm, {}));
+    Profile tcg = gate("qemu");
+    tcg.stack.qemu.accel = "tcg";
+    CHECK(refusal([&] { enforce_site_policy(policy, tcg, {}); }).find("the qemu stack gives user-space-kernel isolation") !=
+          std::string::npos);
   }
 }
 

@@ -1,6 +1,8 @@
 #include "stack/gvisor/runsc_process.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -37,14 +39,33 @@ struct ExecArgs {
   }
 };
 
+// RunscProcess::start's `confine`, in the child: namespaces first (they need
+// CAP_SYS_ADMIN), then no_new_privs and every capability gone. False (errno set) on failure.
+bool confine_child() {
+  if (::unshare(CLONE_NEWNET | CLONE_NEWIPC) != 0) return false;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+  for (int cap = 0; cap < 64; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return false;
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return false;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
+
 // In the child, after fork: only async-signal-safe calls, failures end in _exit(127).
 [[noreturn]] void exec_child(const ExecArgs& a, int out_fd, int err_fd, bool new_group, bool die_with_parent,
-                             pid_t parent) {
+                             pid_t parent, bool confine = false) {
   restore_signals_in_child();
   if (new_group) ::setpgid(0, 0);
   if (die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
+  }
+  if (confine && !confine_child()) {
+    static const char msg[] = "gatebox: could not confine the VMM (namespaces, capabilities, no_new_privs)\n";
+    [[maybe_unused]] ssize_t w = ::write(err_fd, msg, sizeof msg - 1);
+    ::_exit(126);
   }
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(127);
@@ -57,12 +78,12 @@ struct ExecArgs {
 }  // namespace
 
 RunscProcess RunscProcess::start(const RunscCommand& cmd, const std::vector<std::string>& args, int stdout_fd,
-                                 int stderr_fd) {
+                                 int stderr_fd, bool confine) {
   ExecArgs a(cmd, args);
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw sys_error("fork", cmd.binary);
-  if (pid == 0) exec_child(a, stdout_fd, stderr_fd, true, true, parent);
+  if (pid == 0) exec_child(a, stdout_fd, stderr_fd, true, true, parent, confine);
   // Both sides set the group, so that kill_group() works whichever runs first.
   ::setpgid(pid, pid);
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));

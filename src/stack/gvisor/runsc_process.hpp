@@ -26,8 +26,14 @@ class RunscProcess {
   // stdout_fd/stderr_fd become the gate's streams; stdin is /dev/null. The child gets
   // PR_SET_PDEATHSIG(SIGKILL): if gatebox is SIGKILLed, runsc dies, and with it the
   // sandbox (runsc run starts it --attached).
+  //
+  // `confine` (the VMMs): before exec the child enters new network and IPC namespaces (a
+  // VMM needs neither: its console is a pipe), drops every capability from all its sets
+  // and the bounding set, and sets no_new_privs. It stays uid 0 only to open the files it
+  // was handed (kernel, initramfs, /dev/kvm, all root's); an escape from the VMM gets a
+  // process that can change no host setting, reach no network and gain nothing by exec.
   static RunscProcess start(const RunscCommand& cmd, const std::vector<std::string>& args, int stdout_fd,
-                            int stderr_fd);
+                            int stderr_fd, bool confine = false);
   RunscProcess(RunscProcess&& o) noexcept;
   RunscProcess& operator=(RunscProcess&&) = delete;
   ~RunscProcess();

@@ -18,6 +18,11 @@ std::vector<std::string> qemu_argv(const std::string& binary, const vm::VmSpec& 
           "-monitor", "none",
           "-serial", "stdio",
           "-no-reboot",
+          // QEMU's own seccomp filter: no obsolete calls, no privilege changes, no fork or
+          // exec, no scheduler or resource tuning. A guest that escapes into QEMU (which
+          // QEMU does not promise to prevent under TCG) is held by it and by the
+          // confinement the process starts with (vm_runner.cpp).
+          "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
           "-kernel", spec.kernel.string(),
           "-initrd", spec.initramfs.string(),
           "-append", spec.cmdline};

@@ -225,6 +225,7 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   Pipe console = make_pipe(O_NONBLOCK);
   Pipe vmm_err = make_pipe(O_NONBLOCK);
   RunOutcome outcome;
+  outcome.vm_accel = kvm ? "kvm" : "tcg";
   GuestSession session(secret, request.logs);
   std::string vmm_stderr;
   int status = 0;
@@ -232,9 +233,10 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   Clock::time_point t_started{}, t_gate_end{};
   {
     // The VMM runs in its own process group, with PR_SET_PDEATHSIG(SIGKILL): a SIGKILLed
-    // gatebox takes its VM with it. The destructor kills and reaps it on every path.
+    // gatebox takes its VM with it. The destructor kills and reaps it on every path. It is
+    // confined (no network, no capabilities, no_new_privs): a VMM escape is not host root.
     RunscProcess process = RunscProcess::start(RunscCommand{binary, {}}, std::vector<std::string>(argv.begin() + 1, argv.end()),
-                                               console.write.get(), vmm_err.write.get());
+                                               console.write.get(), vmm_err.write.get(), /*confine=*/true);
     console.write.reset();
     vmm_err.write.reset();
     const Clock::time_point t_spawn = Clock::now();
