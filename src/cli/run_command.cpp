@@ -13,6 +13,7 @@
 #include "policy/site_policy.hpp"
 #include "profile/loader.hpp"
 #include "report/report.hpp"
+#include "rootfs/image_env.hpp"
 #include "rootfs/rootfs.hpp"
 #include "route/route_host.hpp"
 #include "stack/stack.hpp"
@@ -160,6 +161,7 @@ int run_command(const RunOptions& options) {
     });
     console.progress_done();
     console.detail(fmt::format("rootfs {} ({})", rootfs.dir.string(), rootfs.cache_hit ? "cache hit" : "unpacked"));
+    apply_image_environment(*profile, rootfs.dir);  // HOME from the image, the same on every stack
     check_interrupt();
     const double prepare_ms = ms_since(t0);
 

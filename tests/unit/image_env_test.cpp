@@ -1,0 +1,74 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "rootfs/image_env.hpp"
+
+using namespace gatebox;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Tree {
+  fs::path root;
+  Tree() {
+    std::string t = (fs::temp_directory_path() / "gatebox-image-env-XXXXXX").string();
+    REQUIRE(::mkdtemp(t.data()) != nullptr);
+    root = t;
+    fs::create_directories(root / "etc");
+  }
+  ~Tree() { fs::remove_all(root); }
+  void passwd(const std::string& text) const { std::ofstream(root / "etc/passwd") << text; }
+};
+
+}  // namespace
+
+TEST_SUITE("rootfs::image_env") {
+  TEST_CASE("HOME is the user's home in the image's /etc/passwd, else /") {
+    Tree t;
+    t.passwd("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+    CHECK(image_home(t.root, 0) == "/root");
+    CHECK(image_home(t.root, 65534) == "/nonexistent");
+    CHECK_FALSE(image_home(t.root, 1000).has_value());
+
+    Profile p;
+    p.run.uid = 1000;
+    apply_image_environment(p, t.root);
+    CHECK(p.run.env.at("HOME") == "/");
+    p.run.env.erase("HOME");
+    p.run.uid = 65534;
+    apply_image_environment(p, t.root);
+    CHECK(p.run.env.at("HOME") == "/nonexistent");
+  }
+
+  TEST_CASE("the profile's own HOME wins") {
+    Tree t;
+    t.passwd("nobody:x:65534:65534::/home:/bin/false\n");
+    Profile p;
+    p.run.env["HOME"] = "/work";
+    apply_image_environment(p, t.root);
+    CHECK(p.run.env.at("HOME") == "/work");
+  }
+
+  TEST_CASE("a hostile or odd /etc/passwd is never followed out of the tree, nor trusted") {
+    Tree t;
+    // An absolute symlink resolves inside the tree, not to the host's /etc/passwd.
+    fs::create_symlink("/etc/real-passwd", t.root / "etc/passwd");
+    std::ofstream(t.root / "etc/real-passwd") << "root:x:0:0::/inside:/bin/sh\n";
+    CHECK(image_home(t.root, 0) == "/inside");
+    fs::remove(t.root / "etc/passwd");
+    fs::create_symlink("../../../../../../etc/passwd", t.root / "etc/passwd");
+    CHECK_FALSE(image_home(t.root, 0).has_value());  // the host's root is not found
+    fs::remove(t.root / "etc/passwd");
+    // A FIFO is not read (and never blocks); a relative home and short lines are ignored.
+    REQUIRE(::mkfifo((t.root / "etc/passwd").c_str(), 0644) == 0);
+    CHECK_FALSE(image_home(t.root, 0).has_value());
+    fs::remove(t.root / "etc/passwd");
+    t.passwd("short:x:0\nrel:x:5:5::home/rel:/bin/sh\nbad:x:5x:5::/x:/bin/sh\n");
+    CHECK_FALSE(image_home(t.root, 0).has_value());
+    CHECK_FALSE(image_home(t.root, 5).has_value());
+  }
+}
