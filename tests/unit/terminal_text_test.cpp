@@ -45,6 +45,17 @@ bool terminal_safe(const std::string& s) {
   return true;
 }
 
+// The plain format writing to these descriptors, each a terminal or not.
+LogSink::Options plain(int out_fd, bool out_terminal, int err_fd, bool err_terminal) {
+  LogSink::Options o;
+  o.format = LogFormat::plain;
+  o.stdout_fd = out_fd;
+  o.stderr_fd = err_fd;
+  o.stdout_terminal = out_terminal;
+  o.stderr_terminal = err_terminal;
+  return o;
+}
+
 std::string read_all(int fd) {
   std::string out;
   char buf[4096];
@@ -136,12 +147,7 @@ TEST_SUITE("log::TerminalText") {
   TEST_CASE("plain: a stream on a terminal is neutralised and marked, a stream to a file stays raw") {
     Fd file{::memfd_create("stdout", MFD_CLOEXEC)}, terminal{::memfd_create("stderr", MFD_CLOEXEC)};
     {
-      LogSink::Options o;
-      o.format = LogFormat::plain;
-      o.stdout_fd = file.get();
-      o.stderr_fd = terminal.get();
-      o.stderr_terminal = true;
-      LogSink sink(o);
+      LogSink sink(plain(file.get(), false, terminal.get(), true));
       sink.write(StreamId::out, "\x1b]0;pwned\x07out\n");
       sink.write(StreamId::err, "\x1b]0;pw");
       sink.write(StreamId::err, "ned\x07\x1b[2J");
@@ -156,12 +162,7 @@ TEST_SUITE("log::TerminalText") {
   TEST_CASE("plain: both streams on one terminal never leave a line unmarked") {
     Fd terminal{::memfd_create("tty", MFD_CLOEXEC)};
     {
-      LogSink::Options o;
-      o.format = LogFormat::plain;
-      o.stdout_fd = terminal.get();
-      o.stderr_fd = terminal.get();
-      o.stdout_terminal = o.stderr_terminal = true;
-      LogSink sink(o);
+      LogSink sink(plain(terminal.get(), true, terminal.get(), true));
       // stdout's line is cut by a stderr line; what stdout prints next would otherwise
       // start a terminal line without a marker.
       sink.write(StreamId::out, "x");
@@ -187,12 +188,7 @@ TEST_SUITE("log::TerminalText") {
     ::cfmakeraw(&raw);
     REQUIRE(::tcsetattr(slave.get(), TCSANOW, &raw) == 0);
     {
-      LogSink::Options o;
-      o.format = LogFormat::plain;
-      o.stdout_fd = -1;
-      o.stderr_fd = slave.get();
-      o.stderr_terminal = ::isatty(slave.get()) == 1;
-      LogSink sink(o);
+      LogSink sink(plain(-1, false, slave.get(), ::isatty(slave.get()) == 1));
       for (std::size_t i = 0; i < hostile.size(); i += 3) sink.write(StreamId::err, std::string_view(hostile).substr(i, 3));
       sink.finish();
     }
