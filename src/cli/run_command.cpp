@@ -165,8 +165,10 @@ int run_command(const RunOptions& options) {
     check_interrupt();
     const double prepare_ms = ms_since(t0);
 
+    // Each stream is judged on its own: with stdout redirected, stderr may still be a terminal.
     LogSink logs(LogSink::Options{choose_log_format(options.log_format), profile->limits.output, options.log_file,
-                                  STDOUT_FILENO, STDERR_FILENO});
+                                  STDOUT_FILENO, STDERR_FILENO, ::isatty(STDOUT_FILENO) == 1,
+                                  ::isatty(STDERR_FILENO) == 1});
     RunRequest request{*profile, rootfs, seccomp, mounts, logs, cache_dir, make_run_id()};
     console.detail(fmt::format("starting {} sandbox {}", stack->name(), request.run_id));
     RunOutcome outcome = stack->run(request);

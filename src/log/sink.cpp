@@ -12,10 +12,12 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "log/terminal_text.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 
@@ -27,18 +29,6 @@ using Clock = std::chrono::system_clock;
 // Longest line shown as one; a longer one (or a partial line that grows past it) is
 // shown in pieces, so a gate that never prints a newline cannot make us hold its output.
 constexpr std::size_t max_line = 64 * 1024;
-
-// Bytes at the end of `s` that start a UTF-8 sequence not yet complete. Keeping them for
-// the next piece avoids showing a character cut in two as two escaped bytes.
-std::size_t incomplete_utf8_tail(std::string_view s) {
-  for (std::size_t back = 1; back <= 3 && back <= s.size(); ++back) {
-    auto b = static_cast<unsigned char>(s[s.size() - back]);
-    if ((b & 0xc0) == 0x80) continue;  // continuation byte: look further back
-    std::size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return need > back ? back : 0;
-  }
-  return 0;
-}
 
 std::string_view stream_word(StreamId s) { return s == StreamId::out ? "stdout" : "stderr"; }
 
@@ -114,6 +104,8 @@ struct LogSink::Impl {
   std::string log_error;
   TimeFormatter times;
   bool assemble_lines = false;
+  // plain on a terminal: the gate's bytes neutralised and marked, per stream (empty = raw).
+  std::optional<TerminalText> out_terminal, err_terminal;
 
   void emit_line(StreamId id, Clock::time_point t, std::string_view text) {
     std::string shown = make_printable(text);
@@ -186,6 +178,11 @@ LogSink::LogSink(Options options) : impl_(std::make_unique<Impl>()) {
     m.log.fd = fd;
   }
   m.assemble_lines = m.options.format != LogFormat::plain || m.log_fd.valid();
+  // Decided per stream: stdout may go to a file while stderr is the user's terminal.
+  if (m.options.format == LogFormat::plain) {
+    if (m.options.stdout_terminal) m.out_terminal.emplace("out| ");
+    if (m.options.stderr_terminal) m.err_terminal.emplace("err| ");
+  }
 }
 
 LogSink::~LogSink() { finish(); }
@@ -204,7 +201,17 @@ void LogSink::write(StreamId stream, std::string_view bytes) {
   s.accepted += bytes.size();
 
   if (m.options.format == LogFormat::plain) {
-    (stream == StreamId::out ? m.out : m.err).pending.append(bytes);
+    std::optional<TerminalText>& terminal = stream == StreamId::out ? m.out_terminal : m.err_terminal;
+    std::string& pending = (stream == StreamId::out ? m.out : m.err).pending;
+    if (terminal) {
+      // Both streams on terminals (most likely one): the other's unfinished line is ended
+      // first, or this stream's line would carry on after it unmarked at column 0.
+      std::optional<TerminalText>& other = stream == StreamId::out ? m.err_terminal : m.out_terminal;
+      if (other) other->finish((stream == StreamId::out ? m.err : m.out).pending);
+      terminal->feed(bytes, pending);
+    } else {
+      pending.append(bytes);
+    }
   }
   if (m.assemble_lines) {
     m.assemble(stream, bytes, Clock::now());
@@ -219,7 +226,12 @@ void LogSink::write(StreamId stream, std::string_view bytes) {
 
 void LogSink::finish() {
   Impl& m = *impl_;
-  if (!m.assemble_lines) return;
+  if (m.out_terminal) m.out_terminal->finish(m.out.pending);
+  if (m.err_terminal) m.err_terminal->finish(m.err.pending);
+  if (!m.assemble_lines) {
+    m.flush_all();
+    return;
+  }
   // Partial lines in the order they began, so the last words of both streams read naturally.
   auto& o = m.streams[0];
   auto& e = m.streams[1];

@@ -27,6 +27,10 @@ class LogSink {
     std::string log_file;  // empty = none
     int stdout_fd = 1;     // where the formatted output goes
     int stderr_fd = 2;
+    // plain only: the fd is a terminal, so the gate's bytes are shown neutralised, each
+    // line after "out| " or "err| " (TerminalText). Elsewhere they pass unchanged.
+    bool stdout_terminal = false;
+    bool stderr_terminal = false;
   };
   explicit LogSink(Options options);
   ~LogSink();

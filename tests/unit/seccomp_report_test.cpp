@@ -16,11 +16,13 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "policy/seccomp.hpp"
 #include "report/report.hpp"
@@ -154,6 +156,54 @@ TEST_SUITE("policy::seccomp_report") {
     CHECK(WIFSIGNALED(r.status));
     CHECK(r.killed);
     CHECK(r.denied == std::map<std::string, std::uint64_t>{{"bpf", 1}});
+  }
+
+  TEST_CASE("kill ends the whole process when a second thread makes the denied call") {
+    // The notification names the thread; a pidfd can only be had for its process.
+    auto program = compile_seccomp_bpf(policy_of("default", SeccompAction::kill, true));
+    Filtered r = run_with_listener(program, SeccompAction::kill, [] {
+      long rc = 0;
+      std::thread second([&rc] { rc = ::syscall(SYS_bpf, 0, nullptr, 0); });
+      second.join();
+      return rc == -1 && errno == EPERM ? 4 : 5;  // never reached when the process is killed
+    });
+    CHECK_MESSAGE(WIFSIGNALED(r.status), "the process went on; exit code ", WEXITSTATUS(r.status));
+    CHECK(r.killed);
+    CHECK(r.denied == std::map<std::string, std::uint64_t>{{"bpf", 1}});
+  }
+
+  TEST_CASE("a thread's process is read from /proc/TID/status") {
+    CHECK(thread_group_of(::getpid()) == ::getpid());
+    pid_t tid = 0, tgid = 0;
+    std::thread second([&] {
+      tid = static_cast<pid_t>(::syscall(SYS_gettid));
+      tgid = thread_group_of(tid);
+    });
+    second.join();
+    CHECK(tid != ::getpid());
+    CHECK(tgid == ::getpid());
+    CHECK(thread_group_of(-5) == -1);
+
+    // A name that looks like the field is not the field.
+    const fs::path proc = fs::temp_directory_path() / fmt::format("gatebox-fake-proc-{}", ::getpid());
+    fs::create_directories(proc / "77");
+    {
+      std::FILE* f = std::fopen((proc / "77" / "status").c_str(), "w");
+      REQUIRE(f != nullptr);
+      std::fputs("Name:\tTgid: 1\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t70\nNgid:\t0\nPid:\t77\n", f);
+      std::fclose(f);
+    }
+    CHECK(thread_group_of(77, proc) == 70);
+    fs::create_directories(proc / "78");
+    {
+      std::FILE* f = std::fopen((proc / "78" / "status").c_str(), "w");
+      REQUIRE(f != nullptr);
+      std::fputs("Name:\tx\nTgid:\t7x\n", f);
+      std::fclose(f);
+    }
+    CHECK(thread_group_of(78, proc) == -1);
+    CHECK(thread_group_of(79, proc) == -1);
+    fs::remove_all(proc);
   }
 
   TEST_CASE("other ABIs are still killed by the kernel, not sent to the listener") {

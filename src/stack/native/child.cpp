@@ -410,6 +410,9 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   // below as EOF on the sync pipe.)
   (void)parent;
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ::_exit(kSetupFailedExit);
+  // Before anything of the sandbox exists: /proc/1/cmdline must not show the operator's
+  // command line (profile path, --set values). Only its length remains visible.
+  overwrite_command_line(plan.own_command_line, "gatebox-sandbox-init");
   char go = 0;
   if (::read(ch.sync_read, &go, 1) != 1) fail(setup_fd, SetupStage::sync, -1, EPIPE);
   ::close(ch.sync_read);

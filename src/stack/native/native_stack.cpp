@@ -22,6 +22,7 @@
 #include "stack/native/child.hpp"
 #include "stack/native/plan.hpp"
 #include "stack/native/supervisor.hpp"
+#include "util/command_line.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
@@ -152,6 +153,7 @@ class NativeStack final : public Stack {
     }
     RunDir run_dir(request.cache_dir, request.run_id);
     SetupPlan plan = build_plan(request, PlanHost{root, run_dir.path(), cap_last_cap(), cgroup != nullptr});
+    plan.own_command_line = own_command_line_area();
 
     Pipe sync = make_pipe(), setup = make_pipe(), status = make_pipe();
     Pipe out = make_pipe(O_NONBLOCK), err = make_pipe(O_NONBLOCK);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "stack/stack.hpp"
+#include "util/command_line.hpp"
 #include "util/exec_path.hpp"
 
 namespace gatebox {
@@ -69,6 +70,10 @@ struct SetupPlan {
   std::vector<char*> argv, envp;
 
   std::string verdict_file;  // absolute sandbox path, or empty
+
+  // gatebox's argv area, which init (a fork of gatebox) overwrites first thing: the gate
+  // would otherwise read the operator's command line in /proc/1/cmdline.
+  MemoryRange own_command_line;
 };
 
 struct PlanHost {

@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "policy/seccomp.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox {
 
@@ -53,6 +56,44 @@ void SeccompListener::receive_listener() {
   }
 }
 
+pid_t thread_group_of(pid_t tid, const std::filesystem::path& proc) {
+  std::optional<std::string> status = read_file(proc / std::to_string(tid) / "status");
+  if (!status) return -1;
+  std::string_view text = *status;
+  // "Tgid:" starts a line of its own; the Name line before it shows the task's name escaped.
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    std::string_view line = text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    if (line.starts_with("Tgid:")) {
+      line.remove_prefix(5);
+      while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+      pid_t tgid = 0;
+      auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), tgid);
+      return ec == std::errc() && ptr == line.data() + line.size() && tgid > 0 ? tgid : -1;
+    }
+    if (end == std::string_view::npos) break;
+    at = end + 1;
+  }
+  return -1;
+}
+
+bool SeccompListener::kill_process_of(const struct seccomp_notif& req) {
+  // req.pid is the calling thread; pidfd_open takes a process (thread group leader) only,
+  // so a call from a second thread is resolved to its process first, as the kernel's own
+  // SECCOMP_RET_KILL_PROCESS would end the whole process.
+  pid_t tgid = thread_group_of(static_cast<pid_t>(req.pid));
+  if (tgid <= 0) return false;
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, tgid, 0));
+  if (pidfd < 0) return false;
+  // ID_VALID after the pidfd is open: the calling thread was alive from the notification up
+  // to here, so neither its id (read above) nor its process's id (held by the living thread)
+  // can have been recycled: the signal reaches the process that made the call, or nobody.
+  bool killed = ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 &&
+                ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0;
+  ::close(pidfd);
+  return killed;
+}
+
 void SeccompListener::answer_one() {
   struct seccomp_notif req;
   std::memset(&req, 0, sizeof req);  // the kernel refuses a buffer that is not zeroed
@@ -70,20 +111,10 @@ void SeccompListener::answer_one() {
   switch (action_) {
     case SeccompAction::errno_eperm: resp.error = -EPERM; break;
     case SeccompAction::log: resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE; break;
-    case SeccompAction::kill: {
-      // The pid is checked still to be the notifying task (ID_VALID after pidfd_open), so
-      // a recycled pid can never get the signal.
-      int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, req.pid, 0));
-      if (pidfd >= 0) {
-        if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 &&
-            ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0) {
-          killed_ = true;
-        }
-        ::close(pidfd);
-      }
+    case SeccompAction::kill:
+      if (kill_process_of(req)) killed_ = true;
       resp.error = -EPERM;  // not seen by a killed task; the answer only releases the notification
       break;
-    }
   }
   // ENOENT: the task died meanwhile (or was killed above). Nothing to answer.
   ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &resp);

@@ -2,7 +2,11 @@
 // seccomp.report on the native stack: the parent's side of the gate's seccomp listener.
 // The filter sends every denied call here (SECCOMP_RET_USER_NOTIF); each is counted and
 // answered as the policy's action would have answered it, so the gate sees no difference.
+#include <linux/seccomp.h>
+#include <sys/types.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -10,6 +14,10 @@
 #include "util/fd.hpp"
 
 namespace gatebox {
+
+// The process (thread group) that task `tid` belongs to, from <proc>/<tid>/status; -1 when
+// the task is gone or the file cannot be read.
+pid_t thread_group_of(pid_t tid, const std::filesystem::path& proc = "/proc");
 
 class SeccompListener {
  public:
@@ -31,6 +39,9 @@ class SeccompListener {
  private:
   void receive_listener();
   void answer_one();
+  // action = kill: SIGKILL to the whole process that made the call `req`, whichever of its
+  // threads it was; false if that process is already gone.
+  bool kill_process_of(const struct seccomp_notif& req);
 
   int socket_;
   bool socket_open_ = true;

@@ -98,6 +98,10 @@ expect_stdout_has env-dump-end
 expect_stdout_lacks "$secret"
 expect_stdout_lacks "environ found"
 expect_stdout_has "environ searched"
+# The fake verdict lines show as the gate's, never as a line of gatebox's own.
+! grep -qa '^gatebox: pass' "$T/stdout" || fail "a fake verdict line reached the terminal unmarked"
+grep -qaF "out| gatebox: pass — exit code 0 ($GATEBOX_STACK, 0.01s)" "$T/stdout" ||
+  fail "the fake verdict line is not shown after 'out| '"
 [ ! -s "$T/injected" ] || fail "the gate typed into gatebox's terminal: '$(cat -v "$T/injected")'"
 for attempt in "tiocsti fd0 plain" "tiocsti fd0 high-bit" "tiocsti fd1 plain" "tiocsti fd2 high-bit" \
   "sysrq write" "core-pattern write" "exe 1 "; do
@@ -109,7 +113,9 @@ case $GATEBOX_STACK in
   docker | kubernetes) allowed='^ptrace-init attach ok' ;;
   gvisor) allowed='^exe [0-9]+ /fixtures/hostile (write|reopen) ok|^ptrace-init attach ok' ;;
 esac
-let_through=$(grep -aE '^(exe|ptrace-init|tiocsti|sysrq|core-pattern) .* ok\r?$' "$T/stdout" | grep -avE "$allowed" || true)
+# (plain on a terminal: each of the gate's lines shows after "out| ", or "err| ".)
+let_through=$(grep -aE '^(out|err)\| (exe|ptrace-init|tiocsti|sysrq|core-pattern) .* ok\r?$' "$T/stdout" |
+  sed -E 's/^(out|err)\| //' | grep -avE "$allowed" || true)
 [ -z "$let_through" ] || fail "attacks that got through:
 $let_through"
 check_host_unchanged "the hostile gate"

@@ -70,6 +70,21 @@ expect_stdout_has "getcwd ok"
 expect_report seccomp.denied '{"getcwd": 1}'
 expect_no_leftovers
 
+# The same call from a second thread of the gate: the notification names the thread, and the
+# whole process is killed all the same, as the kernel's own kill (no report) does.
+gb_run "$PROFILE" --set 'seccomp.action="kill"' -- /fixtures/sysprobe --thread getcwd bpf getcwd
+expect_exit 1
+expect_report signal 31
+gb_run "$PROFILE" --set seccomp.report=true --set 'seccomp.action="kill"' -- /fixtures/sysprobe --thread getcwd bpf getcwd
+expect_exit 1
+expect_verdict_line fail
+expect_report verdict fail
+expect_report signal 31
+expect_report seccomp.denied '{"bpf": 1}'
+[ "$(grep -c '^getcwd ok$' "$T/stdout")" = 1 ] || fail "expected one 'getcwd ok' (the call before bpf), then nothing more"
+expect_stdout_lacks "bpf denied"
+expect_no_leftovers
+
 # Unprivileged (a user namespace): init needs the gate dumpable to take its listener.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)" != 0 ]; then
   chmod 0711 "$T"
