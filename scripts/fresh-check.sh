@@ -95,8 +95,18 @@ $base_only && { echo "fresh-check: base tree $base"; exit 0; }
 
 # --- this run's container ------------------------------------------------------------------
 root=$(mktemp -d /var/tmp/gatebox-fresh.XXXXXX)
+# mktemp makes it 0700: as the container's "/", that would keep every non-root user of the
+# container (runsc's sandbox, tests that drop to nobody) from reaching any file.
+chmod 0755 "$root"
+ns_pid=
 cleanup() {
   local rc=$?
+  # The container's processes first: unshare --kill-child takes its PID namespace down
+  # with it, whatever ended this script.
+  if [ -n "$ns_pid" ] && kill -0 "$ns_pid" 2>/dev/null; then
+    kill -KILL "$ns_pid" 2>/dev/null || true
+    wait "$ns_pid" 2>/dev/null || true
+  fi
   # The namespaces end with their last process; their mounts with them. What the container
   # made in the host's shared parts (cgroups under /sys/fs/cgroup) its own `make test`
   # stopped; empty ones of its daemons that remain are removed here.
@@ -148,7 +158,7 @@ chmod +x "$root/root/fresh-check-inside.sh"
 # /dev/shm; the host's /sys and /dev.
 modules=/lib/modules/$(uname -r)
 rc=0
-unshare --mount --pid --fork --uts --ipc --propagation private -- /bin/bash -euc '
+unshare --mount --pid --fork --kill-child --uts --ipc --propagation private -- /bin/bash -euc '
   root=$1 modules=$2
   hostname fresh-check
   mount --bind "$root" "$root"
@@ -170,7 +180,10 @@ unshare --mount --pid --fork --uts --ipc --propagation private -- /bin/bash -euc
   exec env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /root/fresh-check-inside.sh
-' fresh-check "$root" "$modules" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+' fresh-check "$root" "$modules" > >(tee "$log") 2>&1 &
+ns_pid=$!
+wait "$ns_pid" || rc=$?
+ns_pid=
 
 echo
 echo "=== fresh-check summary (commit $commit, log $log)"
