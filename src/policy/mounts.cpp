@@ -2,7 +2,7 @@
 #include "policy/mounts.hpp"
 
 #include <errno.h>
-#include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox {
 namespace {
@@ -39,19 +40,26 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-std::string real_source(const Profile& profile, const MountSpec& spec, std::size_t number) {
+// Opens the source once and reads its real path back from that descriptor (util/fs.hpp),
+// so that the path checked here, by the site policy and by every stack is the file that
+// was opened; the stacks mount or copy from the descriptor where they can.
+ResolvedMount opened_source(const Profile& profile, const MountSpec& spec, std::size_t number) {
   std::filesystem::path source = spec.source;
   if (source.is_relative()) source = profile.base_dir / source;
-  std::unique_ptr<char, decltype(&free)> real(realpath(source.c_str(), nullptr), &free);
+  Fd fd;
+  const std::optional<std::filesystem::path> real = real_path(source, &fd);
   if (!real) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR) {
       throw make_error(ExitCode::bad_input, "mount {}: source '{}' does not exist", number, printable(source.string()));
     }
-    throw make_error(ExitCode::bad_input, "mount {}: source '{}': realpath: {}", number, printable(source.string()),
+    throw make_error(ExitCode::bad_input, "mount {}: source '{}': open: {}", number, printable(source.string()),
                      std::strerror(err));
   }
-  return real.get();
+  ResolvedMount mount;
+  mount.source = real->string();
+  mount.fd = std::make_shared<const Fd>(std::move(fd));
+  return mount;
 }
 
 std::string checked_target(const MountSpec& spec, std::size_t number) {
@@ -87,19 +95,19 @@ std::vector<ResolvedMount> resolve_mounts(const Profile& profile) {
     const MountSpec& spec = profile.mounts[i];
     const std::size_t number = i + 1;
 
-    ResolvedMount mount;
-    mount.target = checked_target(spec, number);
+    const std::string target = checked_target(spec, number);
     for (std::size_t j = 0; j < mounts.size(); ++j) {
-      if (mounts[j].target == mount.target) {
+      if (mounts[j].target == target) {
         throw make_error(ExitCode::bad_input, "mount {}: target '{}' is already the target of mount {}", number,
-                         mount.target, j + 1);
+                         target, j + 1);
       }
     }
 
-    mount.source = real_source(profile, spec, number);
+    ResolvedMount mount = opened_source(profile, spec, number);
+    mount.target = target;
     struct stat st {};
-    if (stat(mount.source.c_str(), &st) != 0) {
-      throw sys_error("stat", mount.source, errno, ExitCode::bad_input);
+    if (::fstat(mount.fd->get(), &st) != 0) {
+      throw sys_error("fstat", mount.source, errno, ExitCode::bad_input);
     }
     // A device node would give the gate the host's hardware behind the sandbox's back.
     if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) {
@@ -114,6 +122,69 @@ std::vector<ResolvedMount> resolve_mounts(const Profile& profile) {
   std::stable_sort(mounts.begin(), mounts.end(),
                    [](const ResolvedMount& a, const ResolvedMount& b) { return depth(a.target) < depth(b.target); });
   return mounts;
+}
+
+Fd open_checked_source(const ResolvedMount& m, int flags) {
+  std::string path = m.source;
+  if (m.fd) {
+    path = fmt::format("/proc/self/fd/{}", m.fd->get());
+  } else {
+    flags |= O_NOFOLLOW;
+  }
+  Fd fd(::open(path.c_str(), flags | O_CLOEXEC));
+  if (!fd) throw sys_error("open", fmt::format("mount {} -> {}", printable(m.source), m.target), errno, ExitCode::bad_input);
+  return fd;
+}
+
+void check_source_unchanged(const ResolvedMount& m) {
+  if (!m.fd) return;
+  Fd now_fd;
+  const std::optional<std::filesystem::path> now = real_path(m.source, &now_fd);
+  struct stat now_st {}, checked_st {};
+  const bool same = now && now->string() == m.source && ::fstat(now_fd.get(), &now_st) == 0 &&
+                    ::fstat(m.fd->get(), &checked_st) == 0 && now_st.st_dev == checked_st.st_dev &&
+                    now_st.st_ino == checked_st.st_ino;
+  if (!same) {
+    throw make_error(ExitCode::bad_input,
+                     "mount {} -> {}: the source changed after gatebox checked it (renamed, or swapped for a "
+                     "symlink); nothing was mounted. Keep mount sources still while gatebox runs",
+                     printable(m.source), m.target);
+  }
+}
+
+std::vector<std::string> submounts_below(const std::string& dir, std::string_view mountinfo) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < mountinfo.size()) {
+    std::size_t end = mountinfo.find('\n', start);
+    if (end == std::string_view::npos) end = mountinfo.size();
+    const std::string_view line = mountinfo.substr(start, end - start);
+    start = end + 1;
+    // "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw": the 5th field.
+    std::size_t field = 0;
+    for (int i = 0; i < 4 && field != std::string_view::npos; ++i) {
+      field = line.find(' ', field);
+      if (field != std::string_view::npos) ++field;
+    }
+    if (field == std::string_view::npos) continue;
+    const std::string point = unescape_mount_field(line.substr(field, line.find(' ', field) - field));
+    if (point != dir && path_inside(point, dir)) out.push_back(point);
+  }
+  return out;
+}
+
+void refuse_readonly_submounts(const std::vector<ResolvedMount>& mounts, std::string_view stack,
+                               std::string_view mountinfo) {
+  for (const ResolvedMount& m : mounts) {
+    if (!m.readonly || !m.is_dir) continue;
+    const std::vector<std::string> below = submounts_below(m.source, mountinfo);
+    if (below.empty()) continue;
+    throw make_error(ExitCode::bad_input,
+                     "mount {} -> {}: {} is a separate mount below the read-only source, and the {} stack can "
+                     "only make the top of a bind read-only, so the gate could write into it; unmount it, mount "
+                     "a directory with no mounts below it, or use the native stack",
+                     printable(m.source), m.target, printable(below.front()), stack);
+  }
 }
 
 }  // namespace gatebox

@@ -49,6 +49,10 @@ std::optional<std::filesystem::path> real_path(const std::filesystem::path& path
 // inside "/usr/share"). Both must be normalised absolute paths.
 bool path_inside(const std::filesystem::path& path, const std::filesystem::path& dir);
 
+// A mount point as /proc/self/mounts and mountinfo write it, with space, tab, newline and
+// backslash escaped as \ooo, turned back into the path.
+std::string unescape_mount_field(std::string_view s);
+
 // What kind of file `mode` describes, for messages: "a FIFO (named pipe)", "a directory", …
 std::string_view file_kind(mode_t mode);
 

@@ -1,4 +1,5 @@
 // Bind mounts: sandbox path normalisation and the checks against the host.
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,4 +163,58 @@ TEST_SUITE("policy::mounts") {
   }
 
   TEST_CASE("no mounts, no work") { CHECK(resolve_mounts(profile_with({})).empty()); }
+
+  TEST_CASE("the source is opened once, and its path is read back from that descriptor") {
+    ScratchDir dir;
+    fs::create_directories(dir.path() / "data");
+    fs::create_directory_symlink(dir.path() / "data", dir.path() / "link");
+    auto mounts = resolve_mounts(profile_with({{dir.path() / "link", "/src", true}}));
+    REQUIRE(mounts.size() == 1);
+    REQUIRE(mounts[0].fd);
+    const std::string real = fs::canonical(dir.path()).string() + "/data";
+    CHECK(mounts[0].source == real);
+    struct stat by_fd {}, by_path {};
+    REQUIRE(fstat(mounts[0].fd->get(), &by_fd) == 0);
+    REQUIRE(stat(real.c_str(), &by_path) == 0);
+    CHECK(by_fd.st_ino == by_path.st_ino);
+    CHECK_NOTHROW(check_source_unchanged(mounts[0]));
+
+    // Swapped for a symlink to another directory after the check: refused by the stacks
+    // that hand the path over, while the copying stacks still read the checked directory.
+    std::ofstream(dir.path() / "data" / "mine.txt") << "mine";
+    fs::create_directories(dir.path() / "other");
+    fs::rename(dir.path() / "data", dir.path() / "moved");
+    fs::create_directory_symlink(dir.path() / "other", dir.path() / "data");
+    CHECK(error_of([&] { check_source_unchanged(mounts[0]); }).find("changed after gatebox checked it") !=
+          std::string::npos);
+    Fd opened = open_checked_source(mounts[0], O_RDONLY | O_DIRECTORY);
+    CHECK(faccessat(opened.get(), "mine.txt", F_OK, 0) == 0);
+
+    // A directory in its place is another file, too.
+    fs::remove(dir.path() / "data");
+    fs::create_directories(dir.path() / "data");
+    CHECK_THROWS_AS(check_source_unchanged(mounts[0]), Error);
+  }
+
+  TEST_CASE("submounts below a source are found in mountinfo, escaped names too") {
+    const std::string info =
+        "22 1 0:21 / / rw - ext4 /dev/sda1 rw\n"
+        "30 22 0:40 / /srv/data rw - ext4 /dev/sdb1 rw\n"
+        "31 30 0:41 / /srv/data/cache rw,relatime - tmpfs tmpfs rw\n"
+        "32 30 0:42 / /srv/data/my\\040dir rw - tmpfs tmpfs rw\n"
+        "33 22 0:43 / /srv/database rw - tmpfs tmpfs rw\n";
+    CHECK(submounts_below("/srv/data", info) == std::vector<std::string>{"/srv/data/cache", "/srv/data/my dir"});
+    CHECK(submounts_below("/srv/database", info).empty());
+    CHECK(submounts_below("/", info).size() == 4);
+
+    ResolvedMount ro{"/srv/data", "/data", true, true, nullptr};
+    ResolvedMount rw{"/srv/data", "/out", false, true, nullptr};
+    CHECK(error_of([&] { refuse_readonly_submounts({ro}, "docker", info); }) ==
+          "mount /srv/data -> /data: /srv/data/cache is a separate mount below the read-only source, and the "
+          "docker stack can only make the top of a bind read-only, so the gate could write into it; unmount it, "
+          "mount a directory with no mounts below it, or use the native stack");
+    CHECK_NOTHROW(refuse_readonly_submounts({rw}, "docker", info));
+    ResolvedMount plain{"/srv/database", "/db", true, true, nullptr};
+    CHECK_NOTHROW(refuse_readonly_submounts({plain}, "gvisor", info));
+  }
 }

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 
 #include "stack/native/child.hpp"
 #include "stack/native/plan.hpp"
@@ -151,7 +153,8 @@ TEST_SUITE("native::plan") {
 
   TEST_CASE("profile mounts come last, in order, nosuid and nodev, read-only unless asked") {
     Fixture f;
-    f.mounts = {{"/home/me/src", "/src", true, true}, {"/home/me/out", "/out", false, true}};
+    auto opened = std::make_shared<const Fd>(::open("/", O_PATH | O_CLOEXEC));
+    f.mounts = {{"/home/me/src", "/src", true, true, opened}, {"/home/me/out", "/out", false, true, opened}};
     SetupPlan p = f.plan();
     const MountOp* src = find(p, "src");
     const MountOp* out = find(p, "out");
@@ -164,6 +167,22 @@ TEST_SUITE("native::plan") {
     CHECK(index_of(p, "src") < index_of(p, "out"));
     CHECK(index_of(p, "src") > index_of(p, "dev/shm"));
     CHECK(src->what.find("/home/me/src -> /src") != std::string::npos);
+    // Bound from the descriptor checked against the policy, recursively (child.cpp).
+    CHECK(src->source_fd == opened->get());
+    CHECK(out->source_fd == opened->get());
+    CHECK(describe_plan(p).find("/src <- /home/me/src read-only (recursively)") != std::string::npos);
+  }
+
+  TEST_CASE("a profile mount whose source was never opened is not bound by name") {
+    Fixture f;
+    f.mounts = {{"/home/me/src", "/src", true, true}};
+    try {
+      f.plan();
+      FAIL("no error was thrown");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::internal);
+      CHECK(std::string(e.what()).find("was not opened") != std::string::npos);
+    }
   }
 
   TEST_CASE("identity, limits and exec arguments come from the profile") {

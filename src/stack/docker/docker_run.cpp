@@ -12,8 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "log/console.hpp"
+#include "policy/mounts.hpp"
 #include "stack/docker/container_spec.hpp"
 #include "util/curl_api.hpp"
+#include "util/fs.hpp"
 #include "stack/docker/image_import.hpp"
 #include "stack/docker/mux_stream.hpp"
 #include "stack/docker/verdict_tar.hpp"
@@ -177,9 +179,14 @@ RunOutcome run_docker(const DockerClient& client, const RunRequest& request) {
   const Profile& profile = request.profile;
   RunOutcome outcome;
 
+  // Docker 20.10 (API 1.41) binds recursively but makes only the top of a read-only bind
+  // read-only (ReadOnlyForceRecursive came with API 1.44): refuse what it would leave writable.
+  refuse_readonly_submounts(request.mounts, "docker", read_file("/proc/self/mountinfo").value_or(""));
   const std::string image = ensure_rootfs_image(client, request.rootfs, request.cache_dir);
   check_interrupt();
 
+  // dockerd resolves the paths itself: the last moment to see they are still what was checked.
+  for (const ResolvedMount& m : request.mounts) check_source_unchanged(m);
   const nlohmann::json spec = render_container_create(
       ContainerSpecInput{profile, request.seccomp, request.mounts, image, request.run_id, docker_host_id()});
   Response created = client.call("POST", "/containers/create?name=" + container_name(request.run_id), spec.dump());

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "log/console.hpp"
+#include "policy/mounts.hpp"
 #include "stack/gvisor/gvisor_cgroups.hpp"
 #include "stack/gvisor/gvisor_supervisor.hpp"
 #include "stack/gvisor/oci_bundle.hpp"
@@ -241,6 +242,10 @@ class GvisorStack final : public Stack {
       Console::get().warn(fmt::format("{} has no --oci-seccomp: the seccomp policy is not enforced inside the sandbox", binary));
     }
 
+    // runsc binds a read-only source with "rbind,ro"; whether its gofer also refuses writes
+    // into host mounts below the source is not something gatebox can check for every runsc
+    // version, so it is refused as on the docker stack.
+    refuse_readonly_submounts(request.mounts, "gvisor", read_file("/proc/self/mountinfo").value_or(""));
     std::optional<GvisorRunDir> run_dir;
     run_dir.emplace(request.cache_dir, request.run_id);
     GvisorRunDir& dir = *run_dir;
@@ -303,6 +308,8 @@ class GvisorStack final : public Stack {
     RunOutcome outcome;
     Clock::time_point t_end;
     {
+      // runsc resolves the paths itself: the last moment to see they are still what was checked.
+      for (const ResolvedMount& m : request.mounts) check_source_unchanged(m);
       RunscProcess runsc = RunscProcess::start(cmd, {"run", "--bundle", dir.bundle().string(), request.run_id},
                                                out.write.get(), err.write.get());
       out.write.reset();

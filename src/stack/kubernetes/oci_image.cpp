@@ -67,10 +67,14 @@ class LayerWriter {
 
   // Every entry below `src` as `prefix/...` ("" for the top); `keep(rel)` may leave some out.
   void add_tree(const fs::path& src, const std::string& prefix, const std::function<bool(const std::string&)>& keep) {
-    Fd dir = open_dir(src);
-    walk(dir.get(), prefix, src.string(), [&](const std::string& rel, const struct stat& st, int parent, const std::string& name) {
+    add_tree(open_dir(src), src.string(), prefix, keep);
+  }
+  // The same from an opened directory; `shown` names it in errors.
+  void add_tree(const Fd& dir, const std::string& shown, const std::string& prefix,
+                const std::function<bool(const std::string&)>& keep) {
+    walk(dir.get(), prefix, shown, [&](const std::string& rel, const struct stat& st, int parent, const std::string& name) {
       if (!keep(rel)) return false;
-      add(rel, st, parent, name, src.string());
+      add(rel, st, parent, name, shown);
       return true;
     });
   }
@@ -282,18 +286,27 @@ OciBlob mounts_layer(const RootfsTree& rootfs, const std::vector<ResolvedMount>&
       }
       return true;
     };
+    // The file checked against the policy, not whatever its path leads to now.
+    const Fd opened = open_checked_source(mounts[i], O_RDONLY | O_NONBLOCK | (mounts[i].is_dir ? O_DIRECTORY : 0));
     struct stat src {};
-    if (::lstat(mounts[i].source.c_str(), &src) != 0) throw sys_error("lstat", mounts[i].source, errno, ExitCode::bad_input);
+    if (::fstat(opened.get(), &src) != 0) throw sys_error("fstat", mounts[i].source, errno, ExitCode::bad_input);
     struct stat in_tree {};
     const bool exists = ::lstat((rootfs.dir / target).c_str(), &in_tree) == 0;
     if (S_ISDIR(src.st_mode)) {
       w.add_dir(target, src);
       dirs_done[target] = true;
       if (exists && S_ISDIR(in_tree.st_mode)) w.add_empty_file(target + "/.wh..wh..opq");
-      w.add_tree(mounts[i].source, target, keep);
+      w.add_tree(opened, mounts[i].source, target, keep);
     } else {
+      // A single file is read by name from its directory: it must still be the one opened.
       const fs::path source(mounts[i].source);
       Fd parent = open_dir(source.parent_path());
+      struct stat now {};
+      if (::fstatat(parent.get(), source.filename().c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+          now.st_dev != src.st_dev || now.st_ino != src.st_ino) {
+        throw make_error(ExitCode::bad_input, "mount {} -> {}: the source changed after gatebox checked it; nothing "
+                         "was copied", mounts[i].source, mounts[i].target);
+      }
       w.add(target, src, parent.get(), source.filename().string(), source.parent_path().string());
     }
   }

@@ -22,27 +22,13 @@
 #include "stack/native/cgroup_detail.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/fs.hpp"
 
 namespace gatebox {
 
 namespace cgroup_detail {
 
 namespace {
-
-// Mount points in /proc/self/mounts escape space, tab, newline and backslash as \ooo.
-std::string unescape_mount_field(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() &&
-        std::all_of(s.begin() + i + 1, s.begin() + i + 4, [](char c) { return c >= '0' && c <= '7'; })) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 bool is_at_or_below(const fs::path& p, const fs::path& root) {
   auto [r, q] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());

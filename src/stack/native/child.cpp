@@ -150,10 +150,53 @@ int remount(int root_fd, const MountOp& op) {
   return rc == 0 ? 0 : -e;
 }
 
-// Carries out one MountOp. Returns 0, or -errno with *target_error telling whether the
-// target could not be resolved (a rootfs problem) rather than mounted.
-int execute_op(int root_fd, const MountOp& op, bool* target_error) {
-  *target_error = false;
+// A profile mount (op.source_fd set) onto the resolved target `target_fd`. The parent's
+// descriptor cannot be bound here: it belongs to the parent's mount namespace, and the
+// kernel refuses to clone a mount of another namespace (EINVAL). So the checked real path
+// is walked again in this namespace, one component at a time without following symlinks,
+// and what it reaches must be the very file the parent checked (same device and inode as
+// the inherited descriptor): a source renamed or swapped for a symlink since the check is
+// refused (*source_changed), never mounted. The tree is cloned from that descriptor
+// (open_tree), and every mount in it is made nosuid, nodev and, for a read-only mount,
+// read-only at once (mount_setattr with AT_RECURSIVE; a remount reaches only the top, and
+// would leave a tmpfs mounted below the source writable) before it is attached. A kernel
+// without mount_setattr (before 5.12) fails here with ENOSYS: set-up error, never a
+// weaker mount.
+int bind_checked(const MountOp& op, int target_fd, bool* source_changed) {
+  int host_root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host_root < 0) return -errno;
+  int src = open_beneath(host_root, op.source.c_str(), op.is_dir, false, 0);
+  ::close(host_root);
+  if (src < 0) return *source_changed = true, src;
+  struct stat now, checked;
+  if (::fstat(src, &now) != 0 || ::fstat(op.source_fd, &checked) != 0) {
+    int e = errno;
+    ::close(src);
+    return -e;
+  }
+  if (now.st_dev != checked.st_dev || now.st_ino != checked.st_ino) {
+    ::close(src);
+    return *source_changed = true, -ESTALE;
+  }
+  int tree = ::open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  int e = errno;
+  ::close(src);
+  if (tree < 0) return -e;
+  struct mount_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (op.readonly ? MOUNT_ATTR_RDONLY : 0);
+  int rc = ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+  if (rc == 0) rc = ::move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  e = errno;
+  ::close(tree);
+  return rc == 0 ? 0 : -e;
+}
+
+// Carries out one MountOp. Returns 0, or -errno with *stage telling whether the target
+// could not be resolved (a rootfs problem) or a profile mount's source changed since it
+// was checked, rather than a mount failed.
+int execute_op(int root_fd, const MountOp& op, SetupStage* stage) {
+  *stage = SetupStage::op;
   if (op.kind == OpKind::symlink) {
     const char* slash = std::strrchr(op.target.c_str(), '/');
     char parent[PATH_MAX] = "";
@@ -165,7 +208,7 @@ int execute_op(int root_fd, const MountOp& op, bool* target_error) {
       name = slash + 1;
     }
     int dir = open_beneath(root_fd, parent, true, true, 0755);
-    if (dir < 0) return *target_error = true, dir;
+    if (dir < 0) return *stage = SetupStage::op_target, dir;
     int rc = ::symlinkat(op.source.c_str(), dir, name);
     int e = errno;
     ::close(dir);
@@ -177,8 +220,15 @@ int execute_op(int root_fd, const MountOp& op, bool* target_error) {
   int fd = open_beneath(root_fd, op.target.c_str(), op.is_dir, create, op.mode);
   if (fd < 0) {
     if (op_failure_skipped(op, -fd)) return 0;
-    *target_error = !op.hardening;
+    if (!op.hardening) *stage = SetupStage::op_target;
     return fd;
+  }
+  if (op.kind == OpKind::bind && op.source_fd >= 0) {
+    bool source_changed = false;
+    int rc = bind_checked(op, fd, &source_changed);
+    ::close(fd);
+    if (source_changed) *stage = SetupStage::op_source;
+    return rc;
   }
   FdPath path(fd);
   int rc = 0;
@@ -399,6 +449,7 @@ const char* stage_name(SetupStage stage) {
     case SetupStage::seccomp: return "install the seccomp filter";
     case SetupStage::exec: return "execve";
     case SetupStage::listener: return "hand the seccomp listener to gatebox";
+    case SetupStage::op_source: return "reopen the source of";
   }
   return "setup";
 }
@@ -435,11 +486,9 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   int root_fd = ::open(plan.root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(setup_fd, SetupStage::overlay);
   for (std::size_t i = 0; i < plan.ops.size(); ++i) {
-    bool target_error = false;
-    int rc = execute_op(root_fd, plan.ops[i], &target_error);
-    if (rc != 0) {
-      fail(setup_fd, target_error ? SetupStage::op_target : SetupStage::op, static_cast<int>(i), -rc);
-    }
+    SetupStage stage = SetupStage::op;
+    int rc = execute_op(root_fd, plan.ops[i], &stage);
+    if (rc != 0) fail(setup_fd, stage, static_cast<int>(i), -rc);
   }
   if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) fail(setup_fd, SetupStage::hostname);
   if (plan.loopback) {

@@ -28,6 +28,7 @@ enum class SetupStage : std::int32_t {
   seccomp,
   exec,           // execve of argv[0] failed: the gate never ran (exit 127/126)
   listener,       // seccomp.report: taking the gate's seccomp listener to the parent
+  op_source,      // plan.ops[op_index]'s source is no longer the file checked against the policy
 };
 
 struct SetupRecord {

@@ -142,7 +142,13 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   int index = 0;
   for (const ResolvedMount& m : request.mounts) {
     MountOp b = op(OpKind::bind, m.target, fmt::format("mount {} ({} -> {})", ++index, m.source, m.target));
+    // Never bound by name: the child checks what it finds against this descriptor.
+    if (!m.fd || !m.fd->valid()) {
+      throw make_error(ExitCode::internal, "mount {} ({}): its source was not opened when it was checked", index,
+                       m.source);
+    }
     b.source = m.source;
+    b.source_fd = m.fd->get();
     b.is_dir = m.is_dir;
     b.readonly = m.readonly;
     b.flags = kNoSuidDev;
@@ -187,7 +193,7 @@ std::string describe_plan(const SetupPlan& plan) {
     out += fmt::format("  {:<7} /{}", kinds[static_cast<int>(op.kind)], op.target);
     if (!op.source.empty()) out += fmt::format(" <- {}", op.source);
     if (!op.data.empty()) out += fmt::format(" ({})", op.data);
-    if (op.readonly) out += " read-only";
+    if (op.readonly) out += op.source_fd >= 0 ? " read-only (recursively)" : " read-only";
     out += "\n";
   }
   out += fmt::format("pivot_root; hostname {}; network {}\n", plan.hostname, plan.loopback ? "loopback" : "none");

@@ -21,6 +21,8 @@ enum class OpKind : std::uint8_t {
   proc,         // mount a fresh procfs on target
   devpts,       // mount a new devpts instance on target
   bind,         // bind `source` (host path) onto target (created as a dir or an empty file)
+                // with `source_fd` (a profile mount): recursively, with `flags` and read-only
+                // set on every mount of the copied tree (mount_setattr)
   rebind,       // bind target onto itself (to remount it read-only afterwards)
   symlink,      // create target as a symlink to `source`
 };
@@ -34,6 +36,9 @@ struct MountOp {
   mode_t mode = 0755;        // mkdir
   bool is_dir = true;        // bind: the target is a directory (else a file)
   bool readonly = false;     // remount read-only after mounting
+  // A profile mount's source as opened when it was checked (ResolvedMount::fd), inherited
+  // by the child; the child binds only what is still that very file. -1: gatebox's own binds.
+  int source_fd = -1;
   // Masks or makes read-only a kernel interface gatebox mounted itself (/proc): a target
   // this kernel lacks (ENOENT) is skipped, nothing is created, and every other failure is
   // a set-up error (exit 70), never blamed on the rootfs and never ignored.

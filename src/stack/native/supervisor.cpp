@@ -30,6 +30,18 @@ Error setup_error(const SetupRecord& rec, const SetupPlan& plan) {
     return make_error(ExitCode::bad_input, "unsafe rootfs: {}: {} (a symlink or a file where a directory must be)",
                       what, std::strerror(rec.err));
   }
+  if (stage == SetupStage::op_source) {
+    return make_error(ExitCode::bad_input,
+                      "{}: the source changed after gatebox checked it ({}; renamed, or swapped for a symlink); "
+                      "nothing was mounted. Keep mount sources still while gatebox runs",
+                      what, rec.err == ESTALE ? "it is now another file" : std::strerror(rec.err));
+  }
+  if (stage == SetupStage::op && rec.err == ENOSYS) {
+    return make_error(ExitCode::internal,
+                      "sandbox set-up failed: {}: {}: the native stack needs Linux 5.12 or later (open_tree, "
+                      "mount_setattr) to bind [[mount]] sources recursively read-only, nosuid and nodev; use a "
+                      "newer kernel or another stack", what, std::strerror(rec.err));
+  }
   if (stage == SetupStage::cwd) {
     return make_error(ExitCode::internal, "sandbox set-up failed: chdir to run.cwd '{}': {}", plan.cwd,
                       std::strerror(rec.err));

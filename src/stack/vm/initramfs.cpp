@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "log/console.hpp"
+#include "policy/mounts.hpp"
 #include "rootfs/cache_layout.hpp"
 #include "rootfs/tree_identity.hpp"
 #include "stack/vm/cpio_writer.hpp"
@@ -108,8 +109,10 @@ void add_mount(CpioWriter& w, const ResolvedMount& m, TreeBudget& budget) {
                       "{}: the read-only mounts hold more than 1 GiB of files; the VM stacks copy them into the "
                       "guest's RAM, so mount less or use the native, docker or gvisor stack", label);
   };
-  Fd fd(::open(m.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | (m.is_dir ? O_DIRECTORY : 0)));
-  if (!fd) throw sys_error("open", mount_label(m), errno, ExitCode::bad_input);
+  // The file checked against the policy, not whatever its path leads to now. The walk below
+  // follows no symlink (openat O_NOFOLLOW) and copies host mounts below the source as a
+  // recursive bind would show them: read-only in the guest like the rest.
+  Fd fd = open_checked_source(m, O_RDONLY | O_NOCTTY | O_NONBLOCK | (m.is_dir ? O_DIRECTORY : 0));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw sys_error("fstat", m.source);
   std::string rel = m.target.substr(1);
