@@ -42,7 +42,13 @@ struct ExecArgs {
 // RunscProcess::start's `confine`, in the child: namespaces first (they need
 // CAP_SYS_ADMIN), then no_new_privs and every capability gone. False (errno set) on failure.
 bool confine_child() {
-  if (::unshare(CLONE_NEWNET | CLONE_NEWIPC) != 0) return false;
+  if (::geteuid() == 0) {
+    if (::unshare(CLONE_NEWNET | CLONE_NEWIPC) != 0) return false;
+  } else if (::unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC) != 0 && errno != EPERM && errno != ENOSPC) {
+    // An ordinary user needs a user namespace for the others; where the host forbids them
+    // (EPERM, ENOSPC), the VMM is that user's process without capabilities anyway.
+    return false;
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
   for (int cap = 0; cap < 64; ++cap) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return false;

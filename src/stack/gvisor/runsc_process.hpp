@@ -28,7 +28,8 @@ class RunscProcess {
   // sandbox (runsc run starts it --attached).
   //
   // `confine` (the VMMs): before exec the child enters new network and IPC namespaces (a
-  // VMM needs neither: its console is a pipe), drops every capability from all its sets
+  // VMM needs neither: its console is a pipe; an ordinary user's VMM through a user
+  // namespace, where the host allows one), drops every capability from all its sets
   // and the bounding set, and sets no_new_privs. It stays uid 0 only to open the files it
   // was handed (kernel, initramfs, /dev/kvm, all root's); an escape from the VMM gets a
   // process that can change no host setting, reach no network and gain nothing by exec.
