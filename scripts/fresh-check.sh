@@ -86,6 +86,7 @@ if [ ! -f "$base" ]; then
     >"$cache/base.log" 2>&1 || rc=$?
   umount "$tmp/proc"
   [ "$rc" = 0 ] || { tail -n 20 "$cache/base.log" >&2; die "installing git, make and sudo failed (log $cache/base.log)"; }
+  chmod 0755 "$tmp"  # "." of the archive is the container's "/": mktemp made it 0700
   tar -C "$tmp" -cf "$base.part" . && mv "$base.part" "$base"
   rm -rf "$tmp"
   trap - EXIT
@@ -129,6 +130,7 @@ ls -d /sys/fs/cgroup/*/kubepods* /sys/fs/cgroup/kubepods* /sys/fs/cgroup/*/docke
 
 echo "fresh-check: container $root from $base"
 tar -C "$root" -xf "$base"
+chmod 0755 "$root"  # tar restores "."'s mode: the base was packed from a mktemp dir (0700)
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 git clone -q --no-hardlinks "$repo" "$root/root/gatebox"
 git -C "$root/root/gatebox" checkout -q "$commit"
