@@ -75,6 +75,7 @@ TEST_SUITE("kube::job") {
 
     const json& pod = at(job, "/spec/template/spec");
     CHECK(pod.at("restartPolicy") == "Never");
+    CHECK(pod.at("terminationGracePeriodSeconds") == 1);
     CHECK(pod.at("automountServiceAccountToken") == false);
     CHECK(pod.at("enableServiceLinks") == false);
     CHECK(pod.at("hostname") == "gate-host");

@@ -215,6 +215,11 @@ json render_job(const JobInput& in) {
 
   json pod_spec = {
       {"restartPolicy", "Never"},
+      // However the pod is deleted (gatebox's own delete, the Job's garbage collection, a
+      // sweep), the kubelet kills its containers within a second: a gate must not outlive
+      // its run by the default 30 s, and a kubelet that has begun a 30 s kill does not
+      // shorten it when a later delete asks for less.
+      {"terminationGracePeriodSeconds", 1},
       {"automountServiceAccountToken", false},  // the gate gets no credentials to the cluster
       {"enableServiceLinks", false},            // nor the addresses of the namespace's services
       {"securityContext",

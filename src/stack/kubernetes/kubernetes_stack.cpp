@@ -152,6 +152,24 @@ void delete_run(kube::KubeClient& client, const std::string& ns, const std::stri
   }
 }
 
+// Waits (at most kDeleteWait) until the run's pods are gone from the API: with their 1 s
+// grace period, that is when the kubelet has stopped their containers.
+void wait_pods_gone(kube::KubeClient& client, const std::string& ns, const std::string& job,
+                    const std::string& run_id) {
+  const Clock::time_point until = Clock::now() + kDeleteWait;
+  for (;;) {
+    const nlohmann::json pods = client.get(run_pods_query(ns, run_id));
+    if (pods.value("items", nlohmann::json::array()).empty()) return;
+    if (Clock::now() > until) {
+      Console::get().warn(fmt::format("the pods of Job {}/{} were still there {} s after deletion; "
+                                      "the cluster removes them on its own",
+                                      ns, job, kDeleteWait.count()));
+      return;
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+}
+
 // The run's Job on the cluster, deleted when this goes out of scope, whatever happened.
 class JobGuard {
  public:
@@ -178,18 +196,7 @@ class JobGuard {
     }
     try {
       delete_run(client_, ns_, job_, run_id_);
-      const Clock::time_point until = Clock::now() + kDeleteWait;
-      for (;;) {
-        const nlohmann::json pods = client_.get(run_pods_query(ns_, run_id_));
-        if (pods.value("items", nlohmann::json::array()).empty()) break;
-        if (Clock::now() > until) {
-          Console::get().warn(fmt::format("the pods of Job {}/{} were still there {} s after deletion; "
-                                          "the cluster removes them on its own",
-                                          ns_, job_, kDeleteWait.count()));
-          break;
-        }
-        std::this_thread::sleep_for(milliseconds(100));
-      }
+      wait_pods_gone(client_, ns_, job_, run_id_);
       std::error_code ec;
       fs::remove(record_, ec);
     } catch (const Error& e) {
@@ -560,6 +567,8 @@ class KubernetesStack final : public Stack {
         kube::KubeClient client(
             kube::load_kube_target(r.value("kubeconfig", ""), r.value("context", ""), r.value("namespace", "")));
         delete_run(client, r.value("namespace", ""), r.value("job", ""), run_id);
+        // Like the run itself: done when the gate's processes are gone, not when asked.
+        wait_pods_gone(client, r.value("namespace", ""), r.value("job", ""), run_id);
         fs::remove(e.path(), ec);
         removed.push_back(fmt::format("kubernetes Job {}/{} (run {})", r.value("namespace", ""), r.value("job", ""),
                                       run_id));
