@@ -146,7 +146,10 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     if (!exited) add(runsc.pidfd(), POLLIN);
     add(oom.fd(), oom.events());
     if (!outcome.interrupted) add(interrupt_fd(), POLLIN);
-    int wait_ms = 5000;  // after a kill, what is left comes at once
+    // After a kill, what is left in the pipes comes at once: 5 s of silence end the drain
+    // while runsc still runs, 1 s once it has exited (its sandbox processes may hold the
+    // pipes a while longer as they tear down, and a loaded host made that a 5 s wait).
+    int wait_ms = exited ? 1000 : 5000;
     if (!killed) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
