@@ -6,21 +6,18 @@
 #include <fstream>
 
 #include "rootfs/image_env.hpp"
+#include "util/fs.hpp"
 
 using namespace gatebox;
 namespace fs = std::filesystem;
 
 namespace {
 
+// A rootfs tree with an etc/ folder, removed afterwards (util/fs's TempDir).
 struct Tree {
-  fs::path root;
-  Tree() {
-    std::string t = (fs::temp_directory_path() / "gatebox-image-env-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    root = t;
-    fs::create_directories(root / "etc");
-  }
-  ~Tree() { fs::remove_all(root); }
+  TempDir dir{fs::temp_directory_path(), "gatebox-image-env-"};
+  fs::path root = dir.path();
+  Tree() { fs::create_directories(root / "etc"); }
   void passwd(const std::string& text) const { std::ofstream(root / "etc/passwd") << text; }
 };
 
