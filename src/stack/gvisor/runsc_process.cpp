@@ -1,7 +1,6 @@
 #include "stack/gvisor/runsc_process.hpp"
 
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "util/caps.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 
@@ -50,13 +50,7 @@ bool confine_child() {
     return false;
   }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
-  for (int cap = 0; cap < 64; ++cap) {
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return false;
-  }
-  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return false;
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  return ::syscall(SYS_capset, &header, data) == 0;
+  return drop_bounding_set(63) && drop_capabilities();
 }
 
 // In the child, after fork: only async-signal-safe calls, failures end in _exit(127).

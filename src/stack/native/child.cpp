@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "util/caps.hpp"
 #include "util/fd_passing.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -267,17 +268,7 @@ int loopback_up() {
 }
 
 void drop_bounding_set(const SetupPlan& plan, int setup_fd) {
-  for (int cap = 0; cap <= plan.cap_last_cap; ++cap) {
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(setup_fd, SetupStage::credentials);
-  }
-}
-
-// Empties the effective, permitted, inheritable and ambient sets; false (errno set) on failure.
-bool drop_capabilities() {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (::syscall(SYS_capset, &header, data) != 0) return false;
-  return ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 || errno == EINVAL;
+  if (!gatebox::drop_bounding_set(plan.cap_last_cap)) fail(setup_fd, SetupStage::credentials);
 }
 
 // run.user's identity, no supplementary groups (none to drop in a user namespace, where
