@@ -220,4 +220,31 @@ TEST_SUITE("kube::pod_state") {
     CHECK(s.phase == Phase::finished);
     CHECK(s.reason);
   }
+
+  TEST_CASE("never_started: only a pod whose every container failed before running may go at once") {
+    CHECK(kube::never_started(pod_with(waiting("CreateContainerError", "cannot load seccomp profile"))));
+    CHECK(kube::never_started(pod_with(waiting("ErrImagePull", "not found"))));
+    CHECK(kube::never_started(pod_with(waiting("ImagePullBackOff", ""))));
+    CHECK(kube::never_started(pod_with(waiting("RunContainerError", "exec format error"))));
+    // Still being created or pulled: a start may be under way.
+    CHECK_FALSE(kube::never_started(pod_with(waiting("ContainerCreating", ""))));
+    CHECK_FALSE(kube::never_started(pod_with(json::object())));
+    json no_statuses = pod_with(json::object());
+    no_statuses["status"].erase("containerStatuses");
+    CHECK_FALSE(kube::never_started(no_statuses));
+    CHECK_FALSE(kube::never_started(nullptr));
+    // It ran, or runs: its processes may still be there.
+    CHECK_FALSE(kube::never_started(pod_with({{"running", {{"startedAt", "2024-05-01T10:00:02Z"}}}}, "Running")));
+    CHECK_FALSE(kube::never_started(pod_with(terminated(0, "Completed"))));
+    json restarted = pod_with(waiting("CreateContainerError", ""));
+    restarted["status"]["containerStatuses"][0]["lastState"] = terminated(1, "Error");
+    CHECK_FALSE(kube::never_started(restarted));
+    // Every container counts: a sidecar that runs keeps the pod's grace.
+    json two = pod_with(waiting("CreateContainerError", ""));
+    two["status"]["containerStatuses"].push_back({{"name", "side"}, {"state", {{"running", json::object()}}}});
+    CHECK_FALSE(kube::never_started(two));
+    json bad = pod_with(waiting("CreateContainerError", ""));
+    bad["status"]["initContainerStatuses"] = "garbage";
+    CHECK_FALSE(kube::never_started(bad));
+  }
 }

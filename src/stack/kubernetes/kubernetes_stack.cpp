@@ -54,6 +54,9 @@ constexpr milliseconds kPollEvery{200};
 // How long a deleted run's pods may take to go away before gatebox gives up waiting (and
 // says so): the pods are deleted with a 1 s grace period, so this is only a bound.
 constexpr seconds kDeleteWait{60};
+// After this long, a deleted pod that never started a container is deleted at once
+// (wait_pods_gone): its 1 s grace and a start already under way have both run out.
+constexpr seconds kNeverStartedWait{3};
 
 double epoch_ms_now() {
   return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -153,18 +156,33 @@ void delete_run(kube::KubeClient& client, const std::string& ns, const std::stri
 }
 
 // Waits (at most kDeleteWait) until the run's pods are gone from the API: with their 1 s
-// grace period, that is when the kubelet has stopped their containers.
+// grace period, that is when the kubelet has stopped their containers. A pod none of whose
+// containers ever started, stuck on a failed pull or create (a missing Localhost seccomp
+// profile, a bad image), is deleted at once once its grace has passed: a kubelet can take
+// a minute or more to let such a pod go, and there is no gate process to wait for. Not
+// before: a start that was under way when the run was deleted has reported by then.
 void wait_pods_gone(kube::KubeClient& client, const std::string& ns, const std::string& job,
                     const std::string& run_id) {
-  const Clock::time_point until = Clock::now() + kDeleteWait;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point until = start + kDeleteWait;
+  std::set<std::string> forced;
   for (;;) {
     const nlohmann::json pods = client.get(run_pods_query(ns, run_id));
-    if (pods.value("items", nlohmann::json::array()).empty()) return;
+    const nlohmann::json items = pods.value("items", nlohmann::json::array());
+    if (items.empty()) return;
     if (Clock::now() > until) {
       Console::get().warn(fmt::format("the pods of Job {}/{} were still there {} s after deletion; "
                                       "the cluster removes them on its own",
                                       ns, job, kDeleteWait.count()));
       return;
+    }
+    if (Clock::now() - start > kNeverStartedWait) {
+      for (const nlohmann::json& pod : items) {
+        const std::string name = pod.value("/metadata/name"_json_pointer, std::string());
+        if (name.empty() || !kube::never_started(pod) || !forced.insert(name).second) continue;
+        Console::get().detail(fmt::format("pod {}/{} never started its container: deleted at once", ns, name));
+        client.del(pods_path(ns) + "/" + name, {{"gracePeriodSeconds", 0}});
+      }
     }
     std::this_thread::sleep_for(milliseconds(100));
   }

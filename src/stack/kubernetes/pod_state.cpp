@@ -93,6 +93,15 @@ void start_failed(PodState& s, const json& state) {
   fail_to_start(s, reason_text("container could not start", state));
 }
 
+bool is_pull_failure(std::string_view reason) {
+  return reason == "ErrImagePull" || reason == "ImagePullBackOff" || reason == "InvalidImageName" ||
+         reason == "ErrImageNeverPull";
+}
+
+bool is_create_failure(std::string_view reason) {
+  return reason == "CreateContainerConfigError" || reason == "CreateContainerError";
+}
+
 // The container's state: what the gate did, or why it never started.
 void read_container(PodState& s, const json& container_status) {
   const json& state = field(container_status, "state");
@@ -109,11 +118,11 @@ void read_container(PodState& s, const json& container_status) {
   }
   const json& w = field(state, "waiting");
   const std::string reason = text(w, "reason");
-  if (reason == "ErrImagePull" || reason == "ImagePullBackOff" || reason == "InvalidImageName" || reason == "ErrImageNeverPull") {
+  if (is_pull_failure(reason)) {
     return fail_to_start(s, reason_text("image pull failed", w));
   }
   if (reason == "RunContainerError") return start_failed(s, w);
-  if (reason == "CreateContainerConfigError" || reason == "CreateContainerError") {
+  if (is_create_failure(reason)) {
     std::string why = reason_text("container could not be created", w);
     // The kubelet retries these for ever; a Localhost profile missing on the node is the
     // one a profile author can act on.
@@ -125,6 +134,24 @@ void read_container(PodState& s, const json& container_status) {
 }
 
 }  // namespace
+
+bool never_started(const json& pod) {
+  const json& status = field(pod, "status");
+  bool any = false;
+  for (const char* list_key : {"initContainerStatuses", "containerStatuses"}) {
+    const json& list = field(status, list_key);
+    if (list.is_null()) continue;
+    if (!list.is_array()) return false;
+    for (const json& c : list) {
+      const json& last = field(c, "lastState");
+      if (field(last, "running").is_object() || field(last, "terminated").is_object()) return false;
+      const std::string reason = text(field(field(c, "state"), "waiting"), "reason");
+      if (!is_pull_failure(reason) && !is_create_failure(reason) && reason != "RunContainerError") return false;
+      any = true;
+    }
+  }
+  return any;
+}
 
 PodState classify(const json& job, const json& pod, double now_ms) {
   PodState s;

@@ -40,4 +40,10 @@ inline constexpr double unschedulable_grace_ms = 10'000;
 
 PodState classify(const nlohmann::json& job, const nlohmann::json& pod, double now_ms);
 
+// True when no container of `pod` ever ran and each one's last attempt failed for good (an
+// image that cannot be pulled, a container the runtime cannot create or start): nothing of
+// the gate exists on the node, so the pod may be deleted at once (grace 0). A pod still
+// creating or pulling is not: a start may be under way.
+bool never_started(const nlohmann::json& pod);
+
 }  // namespace gatebox::kube
