@@ -30,6 +30,13 @@ finish() {
   echo "ok"
 }
 
+# A man page as plain text, 200 columns wide, rendered by groff itself (groff-base): the
+# checks that read a page do not need man(1), only man_render.sh tests man.
+have_groff() { command -v groff >/dev/null && command -v col >/dev/null; }
+render_man() {
+  groff -t -man -Tutf8 -rLL=200n -rLT=200n -P-cbou "$1" 2>/dev/null | col -bx
+}
+
 need_gatebox() {
   [ -x "$GATEBOX" ] || { echo "FAIL: $GATEBOX is missing (build the gatebox target)"; exit 1; }
 }

@@ -6,13 +6,13 @@
 # stack `gatebox stacks` knows.
 . "$(dirname "$0")/lib.sh"
 
-command -v man >/dev/null || skip "man is not installed (apt-get install man-db groff-base)"
+have_groff || skip "groff is not installed (apt-get install groff-base bsdextrautils)"
 need_gatebox
 
 python3 "$DOCS_DIR/cli_help.py" "$GATEBOX" >"$T/cli"
 "$GATEBOX" stacks --json >"$T/stacks.json"
-# Wide, so that an option and its value stay on one line; col -b drops any overstrike.
-MANWIDTH=200 man -l "$SRC/man/gatebox.1" 2>/dev/null | col -bx >"$T/page"
+# Wide, so that an option and its value stay on one line.
+render_man "$SRC/man/gatebox.1" >"$T/page"
 
 python3 - "$T/cli" "$T/page" "$T/stacks.json" <<'PY' || FAILURES=$((FAILURES + 1))
 import json

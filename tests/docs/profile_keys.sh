@@ -5,7 +5,6 @@
 # The example profiles in gatebox.toml(5) and the README are valid.
 . "$(dirname "$0")/lib.sh"
 
-command -v man >/dev/null || skip "man is not installed (apt-get install man-db groff-base)"
 need_gatebox
 
 # A profile that uses every table, so that --print shows every key.
@@ -24,7 +23,9 @@ TOML
 sed 's/^image = "image.tar"$/dir = "tree"/' "$T/all.toml" >"$T/dir.toml"
 "$GATEBOX" validate --print "$T/dir.toml" >"$T/print-dir.toml"
 
-MANWIDTH=200 man -l "$SRC/man/gatebox.toml.5" 2>/dev/null | col -bx >"$T/page"
+# Without groff the man page's entries cannot be read; the README and completion checks
+# still run, and the case ends skipped (a failure where stacks are required) only if they pass.
+if have_groff; then render_man "$SRC/man/gatebox.toml.5" >"$T/page"; else : >"$T/page"; fi
 bash --norc --noprofile -c '. "$1"; printf "%s\n" $_gatebox_keys' _ "$SRC/completions/gatebox.bash" >"$T/keys.bash"
 zsh_keys=$(sed -n '/^local -a _gatebox_keys=(/,/^)/p' "$SRC/completions/_gatebox" | sed '1d;$d')
 printf '%s\n' $zsh_keys >"$T/keys.zsh"
@@ -86,7 +87,7 @@ for line in readme.splitlines():
 
 for table, key in keys:
     title = {"": "TOP-LEVEL KEYS", "mount": "[[mount]]"}.get(table, f"[{table}]")
-    if key not in entries(title):
+    if page and key not in entries(title):
         problems.append(f"gatebox.toml.5: '{title}' has no entry for '{key}'")
     row = f"{table[len('stack.'):]}.{key}" if table.startswith("stack.") else key
     if row not in row_keys:
@@ -128,4 +129,7 @@ for example in "$T"/man-example-*.toml "$T"/readme-example-*.toml; do
   fi
 done
 [ "$n" -ge 3 ] || fail "expected at least 3 example profiles (2 in gatebox.toml.5, 1 in README.md), found $n"
+if ! have_groff && [ "$FAILURES" -eq 0 ]; then
+  skip "README and completions checked; gatebox.toml(5) not: groff is not installed (apt-get install groff-base bsdextrautils)"
+fi
 finish

@@ -20,7 +20,7 @@ is_required() {
 skip_or_fail() {
   local label=$1 stack=$2
   shift 2
-  if { [ "$stack" = any ] && [ -n "${GATEBOX_REQUIRED_STACKS// /}" ]; } || is_required "$stack"; then
+  if { [ "$stack" = any ] && [ -n "${GATEBOX_REQUIRED_STACKS:-}" ] && [ -n "${GATEBOX_REQUIRED_STACKS// /}" ]; } || is_required "$stack"; then
     echo "FAIL: $label: cannot run, though ${stack/any/the suite} is required here (GATEBOX_REQUIRED_STACKS=\"$GATEBOX_REQUIRED_STACKS\"): $*" >&2
     exit 1
   fi
