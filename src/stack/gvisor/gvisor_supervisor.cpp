@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
@@ -96,8 +97,26 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
   std::vector<std::pair<StreamId, std::string>> early;
   std::vector<char> buf(64 * 1024);
 
+  // The kill runs beside the loop, which keeps draining the pipes meanwhile: a gate whose
+  // write blocks in the Sentry on a full host pipe cannot die until the pipe is read, so a
+  // kill that waited for it without reading would wait out its whole bound (5 s and more).
+  std::thread killer;
+  struct JoinKiller {
+    std::thread& t;
+    ~JoinKiller() {
+      if (t.joinable()) t.join();
+    }
+  } join_killer{killer};
   auto kill_all = [&] {
-    if (!killed) kill_container();
+    if (!killed) {
+      killer = std::thread([&kill_container] {
+        try {
+          kill_container();
+        } catch (...) {
+          // Bounded commands whose failure the caller's guards (delete, kill_group) cover.
+        }
+      });
+    }
     killed = true;
   };
   auto mark_started = [&] {
@@ -183,8 +202,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
         }
         if (state_says_running(io.state_dir)) mark_started();
       } else if (fd == runsc.pidfd()) {
-        status = runsc.reap(&ru);
-        exited = true;
+        exited = true;  // reaped after the loop, once the killer is done with its process group
       } else if (fd == oom.fd()) {
         oom.update();
       } else {
@@ -204,10 +222,9 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     }
   }
   oom.update();
-  if (!exited) {
-    kill_all();
-    status = runsc.reap(&ru);
-  }
+  if (!exited) kill_all();
+  if (killer.joinable()) killer.join();
+  status = runsc.reap(&ru);
   const Clock::time_point t_finished = Clock::now();
   const std::string runsc_error = WIFEXITED(status) && WEXITSTATUS(status) == 128 ? last_runsc_error(read_file(io.log_file).value_or("")) : "";
 
