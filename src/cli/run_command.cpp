@@ -162,6 +162,7 @@ int run_command(const RunOptions& options) {
     console.progress_done();
     console.detail(fmt::format("rootfs {} ({})", rootfs.dir.string(), rootfs.cache_hit ? "cache hit" : "unpacked"));
     apply_image_environment(*profile, rootfs.dir);  // HOME from the image, the same on every stack
+    check_mount_targets(mounts, rootfs.dir);         // the same refusal on every stack
     check_interrupt();
     const double prepare_ms = ms_since(t0);
 

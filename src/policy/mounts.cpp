@@ -124,6 +124,43 @@ std::vector<ResolvedMount> resolve_mounts(const Profile& profile) {
   return mounts;
 }
 
+void check_mount_targets(const std::vector<ResolvedMount>& mounts, const std::filesystem::path& tree) {
+  for (const ResolvedMount& m : mounts) {
+    // A target inside another mount's target lies in that mount's source, not in the tree.
+    const bool covered = std::any_of(mounts.begin(), mounts.end(), [&](const ResolvedMount& other) {
+      return other.target != m.target && is_inside(m.target, other.target);
+    });
+    if (covered || m.target.size() < 2) continue;
+    for (std::size_t slash = m.target.find('/', 1);; slash = m.target.find('/', slash + 1)) {
+      const std::string part = m.target.substr(0, slash);
+      const bool last = slash == std::string::npos;
+      struct stat st {};
+      if (::lstat((tree.string() + part).c_str(), &st) != 0) {
+        if (errno == ENOENT) break;  // the stacks create the rest
+        throw make_error(ExitCode::internal, "mount target {}: lstat {} in the rootfs: {}", printable(m.target),
+                         printable(part), std::strerror(errno));
+      }
+      const char* problem = nullptr;
+      if (S_ISLNK(st.st_mode)) {
+        problem = "a symlink";
+      } else if (!last && !S_ISDIR(st.st_mode)) {
+        problem = "not a directory";
+      } else if (last && m.is_dir && !S_ISDIR(st.st_mode)) {
+        problem = "not a directory, and the mount's source is one";
+      } else if (last && !m.is_dir && S_ISDIR(st.st_mode)) {
+        problem = "a directory, and the mount's source is a file";
+      }
+      if (problem != nullptr) {
+        throw make_error(ExitCode::bad_input,
+                         "unsafe rootfs: mount target {}: {} is {} in the rootfs; a mount is placed only on a real "
+                         "directory (or file, for a file) or where nothing is (choose another target)",
+                         printable(m.target), printable(part), problem);
+      }
+      if (last) break;
+    }
+  }
+}
+
 Fd open_checked_source(const ResolvedMount& m, int flags) {
   std::string path = m.source;
   if (m.fd) {

@@ -2,6 +2,7 @@
 // The profile's bind mounts, checked against the host once for every stack: sources exist,
 // are opened once and resolved to real paths through that descriptor, targets are absolute,
 // normalised and unique, and none hides what the sandbox itself provides (/proc, /dev).
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@ struct ResolvedMount {
 // The result is ordered so that a mount comes after every mount whose target contains it
 // (otherwise the outer one would hide it); mounts at the same depth keep profile order.
 std::vector<ResolvedMount> resolve_mounts(const Profile& profile);
+
+// Against the rootfs tree, before any stack starts: Error(65) ("unsafe rootfs") when a
+// mount target, or a directory on its way, is a symlink in the tree, or a file where a
+// directory must be (a directory mount onto a file, or the reverse, counts too). Such a
+// target would be refused by one stack, resolved inside the tree by another and fail in a
+// guest on a third; checked once here, it is the same refusal on every stack. Parts of a
+// target below another mount's target come from that mount's source, not from the tree.
+void check_mount_targets(const std::vector<ResolvedMount>& mounts, const std::filesystem::path& tree);
 
 // For stacks that copy the source (VMs, kubernetes): opens for reading the very file that
 // was checked, through m.fd (/proc/self/fd/N reopens it wherever its path now leads);

@@ -3,7 +3,9 @@
 hostile-layouts case feeds to gatebox: BASE_TAR (a working busybox tree, "./"-prefixed
 names) with a directory that sandbox set-up mounts on (/proc, /dev, /dev/null, or /data, the
 case's mount target) replaced by a symlink that points at OUTSIDE_DIR on the host (absolute,
-or relative through enough '..' to climb out of any extraction directory) or at nothing."""
+or relative through enough '..' to climb out of any extraction directory) or at nothing, or
+by a regular file (data-file, data-parent-file)."""
+import io
 import os
 import sys
 import tarfile
@@ -17,6 +19,14 @@ def symlink(name, target):
     info.type = tarfile.SYMTYPE
     info.linkname = target
     return info
+
+
+def regular(name, content):
+    info = tarfile.TarInfo("./" + name)
+    info.type = tarfile.REGTYPE
+    info.mode = 0o644
+    info.size = len(content)
+    return info, content
 
 
 def directory(name):
@@ -38,8 +48,12 @@ def layout(image, drop, links):
             if dropped(member.name):
                 continue
             dst.addfile(member, src.extractfile(member) if member.isreg() else None)
-        for info in links:
-            dst.addfile(info)
+        for entry in links:
+            if isinstance(entry, tuple):
+                info, content = entry
+                dst.addfile(info, io.BytesIO(content))
+            else:
+                dst.addfile(entry)
 
 
 outside_rel = UP + outside.lstrip("/")
@@ -52,3 +66,5 @@ layout("data-link.tar", [], [symlink("data", outside)])
 layout("data-dotdot.tar", [], [symlink("data", outside_rel)])
 layout("data-dangling.tar", [], [symlink("data", "/no/such/data")])
 layout("data-parent-link.tar", [], [symlink("parent", outside)])
+layout("data-file.tar", [], [regular("data", b"a file where the mount target is\n")])
+layout("data-parent-file.tar", [], [regular("parent", b"a file above the mount target\n")])

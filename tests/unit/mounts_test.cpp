@@ -217,4 +217,34 @@ TEST_SUITE("policy::mounts") {
     ResolvedMount plain{"/srv/database", "/db", true, true, nullptr};
     CHECK_NOTHROW(refuse_readonly_submounts({plain}, "gvisor", info));
   }
+
+  TEST_CASE("mount targets in the rootfs tree: symlinks and files on the way are refused, the same for every stack") {
+    ScratchDir tree;
+    const fs::path& t = tree.path();
+    fs::create_directories(t / "data");
+    fs::create_directories(t / "opt/tools");
+    std::ofstream(t / "etc-passwd") << "root:x:0:0::/root:/bin/sh\n";
+    fs::create_symlink("/etc", t / "link");
+    fs::create_symlink("data", t / "rel");
+    auto dir = [](const char* target) { return ResolvedMount{"/srv/src", target, true, true, nullptr}; };
+    auto file = [](const char* target) { return ResolvedMount{"/srv/file", target, true, false, nullptr}; };
+
+    CHECK_NOTHROW(check_mount_targets({dir("/data"), dir("/opt/tools"), dir("/new/deep/dir")}, t));
+    CHECK_NOTHROW(check_mount_targets({file("/etc-passwd"), file("/data/x.txt")}, t));
+    CHECK(error_of([&] { check_mount_targets({dir("/link")}, t); }) ==
+          "unsafe rootfs: mount target /link: /link is a symlink in the rootfs; a mount is placed only on a real "
+          "directory (or file, for a file) or where nothing is (choose another target)");
+    CHECK(error_of([&] { check_mount_targets({dir("/rel/sub")}, t); }).find("/rel is a symlink") != std::string::npos);
+    CHECK(error_of([&] { check_mount_targets({dir("/etc-passwd/x")}, t); }).find("/etc-passwd is not a directory") !=
+          std::string::npos);
+    CHECK(error_of([&] { check_mount_targets({dir("/etc-passwd")}, t); }).find("the mount's source is one") !=
+          std::string::npos);
+    CHECK(error_of([&] { check_mount_targets({file("/data")}, t); }).find("the mount's source is a file") !=
+          std::string::npos);
+    // Below another mount's target, the path is in that mount's source: not the tree's business.
+    CHECK_NOTHROW(check_mount_targets({dir("/data"), dir("/data/link/x")}, t));
+    fs::create_symlink("/etc", t / "data/link");
+    CHECK_NOTHROW(check_mount_targets({dir("/data"), dir("/data/link/x")}, t));
+    CHECK_THROWS_AS(check_mount_targets({dir("/data/link/x")}, t), Error);
+  }
 }

@@ -25,10 +25,10 @@ expect_host_untouched() {
   ! grep -qF " $T/" /proc/self/mountinfo || fail "$1: something was mounted on the host: $(grep -F " $T/" /proc/self/mountinfo)"
 }
 
-# run_layout IMAGE TARGET: the image as the rootfs, $T/src mounted at TARGET; the gate shows
-# what it can read at the link and at the mount.
+# run_layout IMAGE TARGET [65]: the image as the rootfs, $T/src mounted at TARGET; the gate
+# shows what it can read at the link and at the mount. With 65, only the refusal will do.
 run_layout() {
-  local image=$1 target=$2
+  local image=$1 target=$2 required=${3:-}
   make_profile "$image" <<EOF2
 name = "e2e-hostile-layouts"
 [rootfs]
@@ -42,6 +42,11 @@ source = "$T/src"
 target = "$target"
 EOF2
   gb_run "$PROFILE"
+  if [ -n "$required" ]; then
+    expect_exit 65
+    expect_stderr_has "unsafe rootfs: mount target"
+    expect_stdout_lacks "ran-$MARKER"
+  fi
   case $GB_EXIT in
     65) expect_stderr_has "unsafe rootfs" ;;
     # Where the link is resolved inside the tree (runc, runsc), the mount may land under
@@ -58,10 +63,14 @@ results=()
 for image in proc-link.tar proc-dangling.tar dev-link.tar dev-dotdot.tar devnull-link.tar; do
   run_layout "$image" /data
 done
-for image in data-link.tar data-dotdot.tar data-dangling.tar; do
-  run_layout "$image" /data
+# A mount target (or a directory above it) that is a symlink or a file in the tree: refused
+# before any stack starts (policy/mounts: check_mount_targets), the same on every stack.
+for image in data-link.tar data-dotdot.tar data-dangling.tar data-file.tar; do
+  run_layout "$image" /data 65
 done
-run_layout data-parent-link.tar /parent/data
+run_layout data-parent-link.tar /parent/data 65
+run_layout data-parent-file.tar /parent/data 65
+expect_no_leftovers
 
 # '..' in a mount target is refused before anything starts.
 make_profile dotdot-target <<EOF2
