@@ -359,9 +359,10 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
     return outcome;
   }
   if (boot_timed_out) {
-    outcome.stack_error = fmt::format("the guest did not start within {} s (console: {})", boot_bound.count(),
-                                      console_excerpt(session.console_tail()));
-    return outcome;
+    // The gate never started: a set-up failure (70), as a sandbox that cannot start is on
+    // every other stack, not a verdict about the gate.
+    throw make_error(ExitCode::internal, "the guest did not start within {} s (console: {})", boot_bound.count(),
+                     console_excerpt(session.console_tail()));
   }
   // The VMM ended on its own without the agent's last frame.
   const bool vmm_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
