@@ -10,7 +10,8 @@
 #           containerd, kubelet and docker-registry inside the network namespace `e2e-k8s`.
 #           Waits until node `e2e-k8s` is Ready and namespaces `gates` and `gates-1` have
 #           their default ServiceAccount. Writes /var/lib/e2e-k8s/kubeconfig (admin,
-#           namespace gates) and /var/lib/e2e-k8s/kubeconfig-viewer.
+#           namespace gates), /var/lib/e2e-k8s/kubeconfig-viewer and kubeconfig-old (admin,
+#           through the second API server, below).
 #   stop    Stops what start started (pidfiles), kills the pods' shims, unmounts, removes the
 #           netns, the veth, state and empty kubepods cgroups. Keeps the build cache.
 #           If start fails, what it started keeps running for inspection; stop cleans up.
@@ -19,7 +20,9 @@
 #
 # Network: the netns `e2e-k8s` is joined to the host by a veth pair, host side `e2ek8s0`
 # 10.217.0.1/30, netns side 10.217.0.2/30. The apiserver listens on 10.217.0.2:6443 (TLS,
-# self-signed CA), the registry on 10.217.0.2:5000 (plain HTTP; containerd has a mirror
+# self-signed CA; a second one on :6444 with LocalStorageCapacityIsolation off, which drops
+# emptyDir.sizeLimit from pod templates as a server too old for a hardening field would),
+# the registry on 10.217.0.2:5000 (plain HTTP; containerd has a mirror
 # entry for it) and a private one on 10.217.0.2:5001 (HTTP Basic, user `gates`, a password
 # made per start; its Docker client config is $state/docker-config, its pull Secret
 # `private-registry` in namespaces gates and gates-1). Pods get 10.244.0.0/24 on a bridge
@@ -49,6 +52,7 @@ host_ip=10.217.0.1
 ns_ip=10.217.0.2
 pod_cidr=10.244.0.0/24
 api=https://$ns_ip:6443
+old_api=https://$ns_ip:6444
 registry=$ns_ip:5000
 private_registry=$ns_ip:5001
 private_user=gates
@@ -215,14 +219,34 @@ wait_for() { # wait_for SECONDS WHAT NAME... -- CMD... — polls CMD every 0.1 s
   die "$what: not ready within $secs s (logs: $state/log/)"
 }
 
-write_kubeconfig() { # write_kubeconfig FILE USER TOKEN NAMESPACE
+apiserver() { # apiserver NAME PORT FEATURE_GATES [ARGS...]
+  local name=$1 port=$2 gates=$3
+  shift 3
+  spawn "$name" "$bin/kube-apiserver" \
+    --etcd-servers=http://127.0.0.1:2379 \
+    --bind-address=0.0.0.0 --advertise-address=$ns_ip --secure-port="$port" --insecure-port=0 \
+    --tls-cert-file="$state/pki/apiserver.crt" --tls-private-key-file="$state/pki/apiserver.key" \
+    --client-ca-file="$state/pki/ca.crt" --token-auth-file="$state/pki/tokens.csv" \
+    --authorization-mode=Node,RBAC --allow-privileged=false \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$state/pki/sa.pub" \
+    --service-account-signing-key-file="$state/pki/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --kubelet-client-certificate="$state/pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$state/pki/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP \
+    --enable-admission-plugins=NodeRestriction --profiling=false \
+    --feature-gates="$gates" "$@"
+}
+
+write_kubeconfig() { # write_kubeconfig FILE USER TOKEN NAMESPACE [SERVER]
   cat >"$1" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: e2e-k8s
   cluster:
-    server: $api
+    server: ${5:-$api}
     certificate-authority-data: $(base64 -w0 <"$state/pki/ca.crt")
 users:
 - name: $2
@@ -238,7 +262,7 @@ current-context: $2@e2e-k8s
 EOF
   # Readable by all: a throwaway cluster in its own netns, and some e2e cases run gatebox
   # as an unprivileged user.
-  case $1 in */kubeconfig | */kubeconfig-viewer) chmod 644 "$1" ;; *) chmod 600 "$1" ;; esac
+  case $1 in */kubeconfig | */kubeconfig-viewer | */kubeconfig-old) chmod 644 "$1" ;; *) chmod 600 "$1" ;; esac
 }
 
 make_pki() {
@@ -277,6 +301,7 @@ $sched,system:kube-scheduler,uid-sched
 EOF
   write_kubeconfig "$state/kubeconfig" admin "$admin" gates
   write_kubeconfig "$state/kubeconfig-viewer" viewer "$viewer" gates
+  write_kubeconfig "$state/kubeconfig-old" admin "$admin" gates "$old_api"
   write_kubeconfig "$state/kubelet.kubeconfig" "system:node:$node" "$nodet" default
   write_kubeconfig "$state/controller-manager.kubeconfig" system:kube-controller-manager "$cm" kube-system
   write_kubeconfig "$state/scheduler.kubeconfig" system:kube-scheduler "$sched" kube-system
@@ -461,21 +486,12 @@ EOF
   etcd_ok() { in_ns curl -fsS --noproxy '*' --max-time 1 http://127.0.0.1:2379/health; }
   wait_for 30 etcd etcd -- etcd_ok
   step "kube-apiserver"
-  spawn kube-apiserver "$bin/kube-apiserver" \
-    --etcd-servers=http://127.0.0.1:2379 \
-    --bind-address=0.0.0.0 --advertise-address=$ns_ip --secure-port=6443 --insecure-port=0 \
-    --tls-cert-file="$state/pki/apiserver.crt" --tls-private-key-file="$state/pki/apiserver.key" \
-    --client-ca-file="$state/pki/ca.crt" --token-auth-file="$state/pki/tokens.csv" \
-    --authorization-mode=Node,RBAC --allow-privileged=false \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$state/pki/sa.pub" \
-    --service-account-signing-key-file="$state/pki/sa.key" \
-    --service-cluster-ip-range=10.96.0.0/16 \
-    --kubelet-client-certificate="$state/pki/apiserver-kubelet-client.crt" \
-    --kubelet-client-key="$state/pki/apiserver-kubelet-client.key" \
-    --kubelet-preferred-address-types=InternalIP \
-    --enable-admission-plugins=NodeRestriction --profiling=false \
-    --feature-gates=TTLAfterFinished=true
+  apiserver kube-apiserver 6443 TTLAfterFinished=true
+  # A second API server on the same etcd that plays an older or stripped-down one: with
+  # LocalStorageCapacityIsolation off it drops emptyDir.sizeLimit from every pod template,
+  # a hardening field gatebox sets (the /tmp bound), so a run through it must be refused.
+  apiserver kube-apiserver-old 6444 TTLAfterFinished=true,LocalStorageCapacityIsolation=false \
+    --endpoint-reconciler-type=none
 
   ctrd_ok() { ctr --address "$ctrd_sock" version; }
   wait_for 30 containerd containerd -- ctrd_ok
@@ -484,6 +500,8 @@ EOF
 
   api_ok() { [ "$(kcurl "$(admin_token)" GET /readyz)" = ok ]; }
   wait_for 60 kube-apiserver kube-apiserver etcd -- api_ok
+  old_api_ok() { [ "$(curl -sS --noproxy '*' --max-time 1 --cacert "$state/pki/ca.crt" -H "Authorization: Bearer $(admin_token)" "$old_api/readyz")" = ok ]; }
+  wait_for 60 "kube-apiserver on 6444" kube-apiserver-old etcd -- old_api_ok
   step "kube-controller-manager, kube-scheduler, kubelet"
   spawn kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig="$state/controller-manager.kubeconfig" \
@@ -595,7 +613,7 @@ stop() {
   [ "$(id -u)" = 0 ] || die "stop needs root"
   # Kubelet first, so it does not restart containers we are about to kill.
   stop_pids kubelet
-  stop_pids kube-scheduler kube-controller-manager kube-apiserver registry private-registry etcd containerd
+  stop_pids kube-scheduler kube-controller-manager kube-apiserver kube-apiserver-old registry private-registry etcd containerd
   # The pods' shims outlive containerd; ours are the ones talking to our socket. Killing a
   # shim leaves its container's processes orphaned, so kill those (the shim's children) too.
   local pids
@@ -654,6 +672,7 @@ case ${1:-} in
   env)
     echo "KUBECONFIG=$state/kubeconfig"
     echo "GATEBOX_K8S_VIEWER_KUBECONFIG=$state/kubeconfig-viewer"
+    echo "GATEBOX_K8S_OLD_KUBECONFIG=$state/kubeconfig-old"
     echo "GATEBOX_K8S_REGISTRY=http://$registry/gates"
     echo "GATEBOX_K8S_PRIVATE_REGISTRY=http://$private_registry/gates"
     echo "GATEBOX_K8S_PRIVATE_DOCKER_CONFIG=$state/docker-config"
@@ -663,7 +682,7 @@ case ${1:-} in
     echo "GATEBOX_K8S_API=$api"
     echo "GATEBOX_K8S_CA=$state/pki/ca.crt"
     echo "GATEBOX_K8S_ADMIN_TOKEN_FILE=$state/pki/admin.token"
-    echo "GATEBOX_K8S_FORBIDDEN_TARGETS=$ns_ip:6443 $registry ${pod_cidr%.0/24}.1:6443 $host_ip:22"
+    echo "GATEBOX_K8S_FORBIDDEN_TARGETS=$ns_ip:6443 $ns_ip:6444 $registry ${pod_cidr%.0/24}.1:6443 $host_ip:22"
     ;;
   *) echo "usage: $0 build|start|stop|status|env" >&2; exit 64 ;;
 esac

@@ -1,8 +1,9 @@
 // The kubernetes stack (DESIGN.md §7, docs in gatebox(1)): one gate = one batch/v1 Job.
 //   image: the cached tree as a single-layer OCI image (plus a layer of the read-only
 //          mounts), pushed by digest; a registry that has it gets HEAD requests only
-//   Job:   rendered from the resolved profile (job_spec), created, read back and refused
-//          (deleted, nothing ran) when the API server dropped a hardening field
+//   Job:   rendered from the resolved profile (job_spec), submitted as a dry run first and
+//          refused (69, nothing created) when the API server would drop a hardening
+//          field; created, then read back and checked again
 //   run:   the pod is polled and classified (pod_state); its log streams live from the
 //          moment the container runs; gatebox's own timer enforces limits.timeout from
 //          the container's start, the Job's activeDeadlineSeconds backs it up
@@ -186,6 +187,20 @@ void wait_pods_gone(kube::KubeClient& client, const std::string& ns, const std::
     }
     std::this_thread::sleep_for(milliseconds(100));
   }
+}
+
+// Exit 69 when `returned` (the Job as the API server would store it, or did) lacks a
+// hardening field that `sent` has: that server cannot enforce the sandbox gatebox asked for.
+void refuse_dropped_fields(const nlohmann::json& sent, const nlohmann::json& returned, const std::string& server,
+                           std::string_view consequence) {
+  const std::vector<std::string> dropped = kube::dropped_hardening_fields(sent, returned);
+  if (dropped.empty()) return;
+  std::string list;
+  for (const std::string& f : dropped) list += (list.empty() ? "" : ", ") + f;
+  throw make_error(ExitCode::unavailable,
+                   "the API server at {} dropped hardening fields of the Job ({}): it is too old, or configured, not "
+                   "to enforce them; {} (Kubernetes 1.19 or later with its default features keeps them)",
+                   server, list, consequence);
 }
 
 // The run's Job on the cluster, deleted when this goes out of scope, whatever happened.
@@ -420,6 +435,9 @@ class KubernetesStack final : public Stack {
     }
 
     const nlohmann::json job = kube::render_job({profile, request.run_id, image, ns});
+    // Asked first as a dry run: the server answers with the Job as it would store it, so a
+    // server that drops a hardening field is refused before anything exists on it.
+    refuse_dropped_fields(job, client.post(jobs_path(ns) + "?dryRun=All", job), target.server, "nothing was created");
     const std::string job_name = kube::job_name(request.run_id);
     const fs::path record = runs_dir(request.cache_dir) / (request.run_id + ".json");
     write_record(record, target, profile, job_name);
@@ -434,15 +452,9 @@ class KubernetesStack final : public Stack {
     }
     guard.created();
     console.detail(fmt::format("created Job {}/{} on {}", ns, job_name, target.server));
-    const nlohmann::json returned = client.get(jobs_path(ns) + "/" + job_name);
-    if (const std::vector<std::string> dropped = kube::dropped_hardening_fields(job, returned); !dropped.empty()) {
-      std::string list;
-      for (const std::string& f : dropped) list += (list.empty() ? "" : ", ") + f;
-      throw make_error(ExitCode::unavailable,
-                       "the API server at {} dropped hardening fields of the Job ({}); it is too old to enforce "
-                       "them, so the Job was deleted before its pod could run (Kubernetes 1.19 or later keeps them)",
-                       target.server, list);
-    }
+    // And as stored: a mutating admission webhook may act on real requests only.
+    refuse_dropped_fields(job, client.get(jobs_path(ns) + "/" + job_name), target.server,
+                          "the Job was deleted before its pod could run");
     for (const std::string& line : kube::unenforced_limits(profile)) console.detail("not enforced on kubernetes: " + line);
 
     RunOutcome outcome;

@@ -5,11 +5,12 @@
 # - a pod no node can take (4 TiB of memory), an image it cannot pull: 70 at once, why;
 # - RBAC: a user who may only read Jobs gets 69, naming the verb to grant;
 # - an unreachable API server, an unreachable registry: 69, one line each;
+# - an API server that drops a hardening field of the Job (the test cluster's second one,
+#   which drops emptyDir.sizeLimit): 69, the field named, the Job deleted before it ran;
 # - `gatebox export kubernetes` prints the Job that `run` submits: restricted, by digest.
 # What this 1.20 cluster cannot show is skipped here with the reason: gVisor through a
 # RuntimeClass (Debian's runsc has no containerd shim; set GATEBOX_K8S_RUNTIME_CLASS to run
-# it against a cluster that has one), and the refusal of a Job whose hardening fields an
-# older API server dropped (1.20 keeps them all; tests/unit/kube_job_test.cpp covers it).
+# it against a cluster that has one).
 . "$(dirname "$0")/../lib.sh"
 only_on kubernetes
 
@@ -99,6 +100,18 @@ if [ -n "${GATEBOX_K8S_VIEWER_KUBECONFIG:-}" ]; then
   expect_no_leftovers
 else
   echo "NOTE: GATEBOX_K8S_VIEWER_KUBECONFIG is not set: the RBAC check is skipped"
+fi
+
+# An API server that drops a hardening field: refused before the gate runs, nothing left.
+if [ -n "${GATEBOX_K8S_OLD_KUBECONFIG:-}" ]; then
+  gb_run "$PROFILE" --set "stack.kubernetes.kubeconfig=\"$GATEBOX_K8S_OLD_KUBECONFIG\""
+  expect_exit 69
+  expect_stderr_has "dropped hardening fields"
+  expect_stderr_has "/spec/template/spec/volumes"
+  expect_stdout_lacks "ran-$MARKER"
+  expect_no_leftovers
+else
+  skip "GATEBOX_K8S_OLD_KUBECONFIG is not set (tests/k8s/cluster.sh env): the dropped-field check cannot run"
 fi
 
 # Nothing answers: at the API server, at the registry.
