@@ -5,8 +5,8 @@
 _gatebox_stacks='native docker gvisor qemu firecracker kubernetes auto'
 _gatebox_commands='run validate stacks probe bench export cache help'
 
-# Every key `gatebox run --set` accepts (DESIGN.md §4; tests/docs checks this list against
-# `gatebox validate --print`).
+# Every key `gatebox run --set` accepts (docs/ARCHITECTURE.md §3.2; tests/docs checks this
+# list against `gatebox validate --print`).
 _gatebox_keys='version name description
 stack.kind stack.requires stack.isolation
 stack.docker.host stack.docker.runtime stack.gvisor.runsc stack.gvisor.platform

@@ -3,7 +3,7 @@
 
 set -l gatebox_commands run validate stacks probe bench export cache help
 
-# Every key `gatebox run --set` accepts (DESIGN.md §4), each followed by '='.
+# Every key `gatebox run --set` accepts (docs/ARCHITECTURE.md §3.2), each followed by '='.
 function __gatebox_keys
     printf '%s=\n' version name description \
         stack.kind stack.requires stack.isolation \

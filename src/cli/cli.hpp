@@ -1,6 +1,6 @@
 #pragma once
-// The command line (DESIGN.md §2): parses arguments, runs one command, turns every
-// gatebox::Error into one message and its exit code. The only place that catches.
+// The command line (docs/ARCHITECTURE.md §3.1): parses arguments, runs one command, turns
+// every gatebox::Error into one message and its exit code. The only place that catches.
 #include <string>
 #include <vector>
 

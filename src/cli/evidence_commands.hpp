@@ -1,5 +1,6 @@
 #pragma once
-// `gatebox probe` and `gatebox bench` (DESIGN.md §8): the evidence for choosing a stack.
+// `gatebox probe` and `gatebox bench` (docs/ARCHITECTURE.md §3.5): the evidence for
+// choosing a stack.
 #include <string>
 #include <vector>
 

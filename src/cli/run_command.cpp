@@ -1,4 +1,4 @@
-// `gatebox run`: the pipeline of DESIGN.md §1, in order, once.
+// `gatebox run`: the pipeline of docs/ARCHITECTURE.md §1, in order, once.
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -1,7 +1,7 @@
 #pragma once
-// The gate's process: everything it needs is prepared before fork (STYLE.md: no
-// allocation and no exceptions between fork and execve); a failure in the child becomes a
-// fixed-size record on a close-on-exec pipe.
+// The gate's process: everything it needs is prepared before fork (no allocation and no
+// exceptions between fork and execve, docs/ARCHITECTURE.md §4.3); a failure in the child
+// becomes a fixed-size record on a close-on-exec pipe.
 #include <sys/types.h>
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// LogSink: the gate's output, streamed as it arrives (DESIGN.md §6).
+// LogSink: the gate's output, streamed as it arrives (docs/ARCHITECTURE.md §3.4).
 //
 // Each write() call does at most one write(2) per destination, so a gate printing many
 // short lines costs few system calls. A destination that fails (EPIPE, closed fd) is

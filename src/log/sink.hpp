@@ -1,6 +1,7 @@
 #pragma once
-// Where the gate's output goes (DESIGN.md §6): streamed live in one of three formats,
-// capped per stream without ever blocking the gate, optionally copied as JSON lines to a file.
+// Where the gate's output goes (docs/ARCHITECTURE.md §3.4): streamed live in one of three
+// formats, capped per stream without ever blocking the gate, optionally copied as JSON
+// lines to a file.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>

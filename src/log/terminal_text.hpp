@@ -1,7 +1,8 @@
 #pragma once
-// The gate's output on its way to a terminal (plain format, DESIGN.md §6): control
-// characters shown as text and every line marked as the gate's, so that whatever the gate
-// prints, the terminal neither obeys it nor shows a line gatebox could have written.
+// The gate's output on its way to a terminal (plain format, docs/ARCHITECTURE.md §3.4):
+// control characters shown as text and every line marked as the gate's, so that whatever
+// the gate prints, the terminal neither obeys it nor shows a line gatebox could have
+// written.
 #include <string>
 #include <string_view>
 

@@ -1,4 +1,5 @@
-/* gatebox-probe: what a gate can do inside a sandbox (DESIGN.md §8, `gatebox probe`).
+/* gatebox-probe: what a gate can do inside a sandbox (`gatebox probe`,
+ * docs/ARCHITECTURE.md §3.5).
  *
  * A static program with no dependencies, run as the gate of a tiny image. It tries each
  * kernel feature for real and prints one JSON object on stdout:

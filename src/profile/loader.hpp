@@ -9,8 +9,8 @@
 
 namespace gatebox {
 
-// Command-line changes to a profile (DESIGN.md §2). Each is validated like the profile
-// itself, but a bad one is a usage error (exit 64) that names the option.
+// Command-line changes to a profile (docs/ARCHITECTURE.md §1.1). Each is validated like the
+// profile itself, but a bad one is a usage error (exit 64) that names the option.
 struct Overrides {
   std::vector<std::string> set;     // "limits.pids=64", VALUE in TOML syntax
   std::vector<std::string> mounts;  // "SRC:DST[:ro|rw]"; SRC relative to the current directory

@@ -1,7 +1,7 @@
 #pragma once
-// Command-line overrides (DESIGN.md §2) written into the parsed profile table before it
-// is validated, each node marked with the option that put it there, so that a bad value
-// is reported against the option (exit 64) and a good one can complete a profile.
+// Command-line overrides (docs/ARCHITECTURE.md §1.1) written into the parsed profile table
+// before it is validated, each node marked with the option that put it there, so that a bad
+// value is reported against the option (exit 64) and a good one can complete a profile.
 #include <toml++/toml.h>
 
 #include "profile/loader.hpp"

@@ -1,6 +1,6 @@
 // profile_to_toml: the resolved profile as canonical TOML, every key written with its
-// effective value, in the order of DESIGN.md §4, so that it documents what will run and
-// loads back into the same Profile.
+// effective value, in the schema's order (docs/ARCHITECTURE.md §3.2), so that it documents
+// what will run and loads back into the same Profile.
 #include <fmt/format.h>
 
 #include "profile/loader.hpp"

@@ -1,6 +1,7 @@
 #pragma once
-// The resolved profile (schema version 1, DESIGN.md §4): plain data, validated, with every
-// CLI override applied and every host path made absolute. Runtime state never lives here.
+// The resolved profile (schema version 1, docs/ARCHITECTURE.md §3.2): plain data,
+// validated, with every CLI override applied and every host path made absolute. Runtime
+// state never lives here.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -67,8 +68,8 @@ struct Profile {
       std::string kernel;
       std::string kernel_sha256;  // as qemu's
     } firecracker;
-    // A Job per run on a cluster (DESIGN.md §7). Read only by the kubernetes stack; checked
-    // against the rest of the profile only when kind is "kubernetes".
+    // A Job per run on a cluster (docs/ARCHITECTURE.md §4.5). Read only by the kubernetes
+    // stack; checked against the rest of the profile only when kind is "kubernetes".
     struct {
       std::string kubeconfig;      // absolute host path; empty: $KUBECONFIG, else ~/.kube/config
       std::string context;         // empty: the kubeconfig's current-context

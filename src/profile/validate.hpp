@@ -1,6 +1,7 @@
 #pragma once
-// Schema version 1 (DESIGN.md §4): a parsed TOML table, overrides already applied, checked
-// key by key and turned into a Profile. The first problem found is thrown as Error.
+// Schema version 1 (docs/ARCHITECTURE.md §3.2): a parsed TOML table, overrides already
+// applied, checked key by key and turned into a Profile. The first problem found is thrown
+// as Error.
 #include <filesystem>
 
 #include <toml++/toml.h>

@@ -1,6 +1,6 @@
-// The report stage: the JSON report of DESIGN.md §5 and the final verdict line. The report
-// is what scripts read, so its field set and types are a promise: a field that does not
-// apply is null, never missing.
+// The report stage: the JSON report of docs/ARCHITECTURE.md §3.3 and the final verdict
+// line. The report is what scripts read, so its field set and types are a promise: a field
+// that does not apply is null, never missing.
 #include "report/report.hpp"
 
 #include <fcntl.h>
@@ -29,7 +29,7 @@ namespace {
 double tenth(double ms) { return std::round(ms * 10.0) / 10.0; }
 
 // nlohmann::json keeps keys sorted; people read the report top-down, so it is written in
-// the order of DESIGN.md §5. Keys not listed here (none today) follow, sorted.
+// the order of docs/ARCHITECTURE.md §3.3. Keys not listed here (none today) follow, sorted.
 const std::vector<std::string>& top_order() {
   static const std::vector<std::string> order = {
       "gatebox", "gate",      "profile",     "stack",      "stack_reason", "verdict", "reason",

@@ -1,5 +1,6 @@
 #pragma once
-// The report stage: the JSON report (DESIGN.md §5) and the final verdict line (§6).
+// The report stage: the JSON report (docs/ARCHITECTURE.md §3.3) and the final verdict line
+// (§3.4).
 #include <cstdint>
 #include <filesystem>
 #include <map>

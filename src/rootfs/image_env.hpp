@@ -1,6 +1,6 @@
 #pragma once
 // What the image says about the gate's environment, applied once for every stack so that a
-// gate sees the same variables whichever stack runs it (README, "What a gate sees").
+// gate sees the same variables whichever stack runs it (docs/ARCHITECTURE.md §1.6, §5).
 #include <filesystem>
 #include <optional>
 #include <string>

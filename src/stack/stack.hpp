@@ -1,6 +1,7 @@
 #pragma once
-// The one interface every isolation stack implements (DESIGN.md §1, §7). A stack gets a
-// fully resolved request and returns what happened, with no opinion about pass or fail.
+// The one interface every isolation stack implements (docs/ARCHITECTURE.md §4). A stack
+// gets a fully resolved request and returns what happened, with no opinion about pass or
+// fail.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>

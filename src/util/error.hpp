@@ -1,6 +1,6 @@
 #pragma once
 // One error type for the whole program: thrown where a problem is detected, caught once
-// in main, printed as one line, and turned into the exit code of DESIGN.md §3.
+// in main, printed as one line, and turned into the exit code of docs/ARCHITECTURE.md §6.1.
 #include <stdexcept>
 #include <string>
 

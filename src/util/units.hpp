@@ -1,5 +1,6 @@
 #pragma once
-// Sizes and durations as users write them (DESIGN.md §2): "512MiB", "2G", "250ms", "5m".
+// Sizes and durations as users write them (docs/ARCHITECTURE.md §3.1): "512MiB", "2G",
+// "250ms", "5m".
 #include <chrono>
 #include <cstdint>
 #include <optional>

@@ -1,6 +1,7 @@
 // The verdict stage: turns what happened into pass | fail | error, following the profile's
-// [verdict] rules (DESIGN.md §4). "error" means the evaluation could not be made; it is
-// never used for something the gate's own processes did unless the profile asks for it.
+// [verdict] rules (docs/ARCHITECTURE.md §1.8). "error" means the evaluation could not be
+// made; it is never used for something the gate's own processes did unless the profile asks
+// for it.
 #include "verdict/verdict.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #pragma once
 // The verdict stage: what happened (RunOutcome) + the profile's rules -> pass | fail | error
-// and a reason a person can read (DESIGN.md §4 [verdict]).
+// and a reason a person can read (docs/ARCHITECTURE.md §1.8).
 #include <string>
 
 #include <nlohmann/json.hpp>

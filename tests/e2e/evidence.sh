@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The evidence commands (DESIGN.md §8), as their own CTest entries (label "evidence"):
+# The evidence commands (docs/ARCHITECTURE.md §3.5), as their own CTest entries (label
+# "evidence"):
 #   evidence.sh probe-native   the native stack's probe matrix matches what it grants
 #   evidence.sh bench-json     bench's JSON has every field for every available stack
 #   evidence.sh unavailable    an unavailable stack is a result with its reason, exit 0

@@ -17,9 +17,9 @@ inline void check(bool ok, const std::string& what) {
   if (!ok) violated(what);
 }
 
-// Every failure the program can report goes through gatebox::Error (STYLE.md: library
-// exceptions are turned into Error where they enter). Anything else that escapes would
-// reach main's "internal error" path: a finding.
+// Every failure the program can report goes through gatebox::Error (library exceptions
+// are turned into Error where they enter, docs/ARCHITECTURE.md §6.3). Anything else that
+// escapes would reach main's "internal error" path: a finding.
 [[noreturn]] inline void unexpected_exception(const char* stage) {
   try {
     throw;

@@ -72,7 +72,7 @@ std::string read_file(const fs::path& p) {
 }  // namespace
 
 TEST_SUITE("report") {
-  TEST_CASE("the report has exactly the fields of DESIGN.md §5, with their types") {
+  TEST_CASE("the report has exactly the fields of docs/ARCHITECTURE.md §3.3, with their types") {
     Fixture f;
     auto r = make_report(f.input());
     CHECK(keys_of(r) == std::set<std::string>{"gatebox", "gate", "profile", "stack", "verdict", "reason",

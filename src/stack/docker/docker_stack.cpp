@@ -1,6 +1,6 @@
-// The docker stack (DESIGN.md §7): the Docker Engine API through libcurl, never the docker
-// CLI. The run itself is in docker_run.cpp; this file is the Stack interface: probe, run,
-// the sweep of what SIGKILLed runs left, and the image cache.
+// The docker stack (docs/ARCHITECTURE.md §4.5): the Docker Engine API through libcurl,
+// never the docker CLI. The run itself is in docker_run.cpp; this file is the Stack
+// interface: probe, run, the sweep of what SIGKILLed runs left, and the image cache.
 #include "util/process.hpp"
 #include "stack/docker/docker_stack.hpp"
 

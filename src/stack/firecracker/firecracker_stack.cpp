@@ -1,5 +1,6 @@
 // The firecracker stack: `firecracker --no-api --config-file` with the same ELF vmlinux,
-// initramfs and agent as qemu (DESIGN.md §7). Needs /dev/kvm. The run is the VM runner's.
+// initramfs and agent as qemu (docs/ARCHITECTURE.md §4.5). Needs /dev/kvm. The run is the
+// VM runner's.
 #include "stack/firecracker/firecracker_stack.hpp"
 
 #include <fstream>

@@ -1,7 +1,7 @@
-// The gvisor stack: `runsc run` on an OCI bundle gatebox writes (DESIGN.md §7). The rootfs is
-// the cached tree, read-only, under runsc's memory-backed overlay; limits are runsc's
-// cgroup (linux.resources) plus a sized /tmp tmpfs; seccomp is OCI linux.seccomp, which
-// runsc enforces inside the sandbox only with --oci-seccomp.
+// The gvisor stack (docs/ARCHITECTURE.md §4.5): `runsc run` on an OCI bundle gatebox
+// writes. The rootfs is the cached tree, read-only, under runsc's memory-backed overlay;
+// limits are runsc's cgroup (linux.resources) plus a sized /tmp tmpfs; seccomp is OCI
+// linux.seccomp, which runsc enforces inside the sandbox only with --oci-seccomp.
 #include "stack/gvisor/gvisor_stack.hpp"
 
 #include <fcntl.h>

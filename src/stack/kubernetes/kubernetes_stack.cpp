@@ -1,4 +1,5 @@
-// The kubernetes stack (DESIGN.md §7, docs in gatebox(1)): one gate = one batch/v1 Job.
+// The kubernetes stack (docs/ARCHITECTURE.md §4.5, docs in gatebox(1)): one gate = one
+// batch/v1 Job.
 //   image: the cached tree as a single-layer OCI image (plus a layer of the read-only
 //          mounts), pushed by digest; a registry that has it gets HEAD requests only
 //   Job:   rendered from the resolved profile (job_spec), submitted as a dry run first and

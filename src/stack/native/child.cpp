@@ -1,5 +1,6 @@
 // Runs in the cloned child, before and up to execve: system calls only, no allocation,
-// no exceptions (STYLE.md). Every failure becomes a SetupRecord on the setup pipe.
+// no exceptions (docs/ARCHITECTURE.md §4.3). Every failure becomes a SetupRecord on the
+// setup pipe.
 #include "stack/native/child.hpp"
 
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// The native stack: gatebox itself builds the sandbox (DESIGN.md §7).
+// The native stack: gatebox itself builds the sandbox (docs/ARCHITECTURE.md §4.5).
 #include "util/process.hpp"
 #include "stack/native/native_stack.hpp"
 

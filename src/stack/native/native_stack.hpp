@@ -4,6 +4,7 @@
 #include "stack/stack.hpp"
 
 namespace gatebox {
-// The embedded default stack: namespaces, overlay, libseccomp, cgroups (DESIGN.md §7).
+// The embedded default stack: namespaces, overlay, libseccomp, cgroups
+// (docs/ARCHITECTURE.md §4.5).
 std::unique_ptr<Stack> make_native_stack();
 }  // namespace gatebox

@@ -1,6 +1,6 @@
 // The qemu stack: `qemu-system-x86_64 -M microvm` booting the ELF vmlinux through PVH with
-// gatebox's initramfs (DESIGN.md §7). KVM when /dev/kvm is usable, TCG otherwise; the run
-// itself is the VM runner's (src/stack/vm/vm_runner.hpp).
+// gatebox's initramfs (docs/ARCHITECTURE.md §4.5). KVM when /dev/kvm is usable, TCG
+// otherwise; the run itself is the VM runner's (src/stack/vm/vm_runner.hpp).
 #include "stack/qemu/qemu_stack.hpp"
 
 #include "stack/gvisor/runsc_process.hpp"

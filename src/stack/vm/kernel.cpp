@@ -1,6 +1,6 @@
-// Kernel discovery (DESIGN.md §4) and the ELF vmlinux both VMMs boot: QEMU's PVH entry and
-// Firecracker both need the uncompressed ELF, while distributions ship a bzImage, i.e. a
-// real-mode setup stub followed by the compressed ELF.
+// Kernel discovery (docs/ARCHITECTURE.md §4.5) and the ELF vmlinux both VMMs boot: QEMU's
+// PVH entry and Firecracker both need the uncompressed ELF, while distributions ship a
+// bzImage, i.e. a real-mode setup stub followed by the compressed ELF.
 #include <archive.h>
 #include <fcntl.h>
 #include <sys/file.h>

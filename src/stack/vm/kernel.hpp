@@ -1,6 +1,7 @@
 #pragma once
-// The guest kernel of the VM stacks (DESIGN.md §4): where it is found, and the uncompressed
-// ELF vmlinux both VMMs boot (QEMU through PVH, Firecracker because it requires ELF).
+// The guest kernel of the VM stacks (docs/ARCHITECTURE.md §4.5): where it is found, and the
+// uncompressed ELF vmlinux both VMMs boot (QEMU through PVH, Firecracker because it
+// requires ELF).
 #include <filesystem>
 #include <string>
 

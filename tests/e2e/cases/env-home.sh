@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HOME is the same on every stack (README, "What a gate sees"): the run.user's home in the
+# HOME is the same on every stack (docs/ARCHITECTURE.md §5): the run.user's home in the
 # image's /etc/passwd, else "/", unless the profile sets it. (docker and gVisor used to set
 # it from the image themselves, native and the VMs left it unset.)
 . "$(dirname "$0")/../lib.sh"
