@@ -114,6 +114,16 @@ void mount_system(const vm::Job& job) {
   for (const char* p : kReadonlyProc) bind_readonly(p, true);
 }
 
+void make_cwd(const vm::Job& job) {
+  for (std::size_t slash = job.cwd.find('/', 1);; slash = job.cwd.find('/', slash + 1)) {
+    const std::string part = job.cwd.substr(0, slash);
+    if (part.size() > 1 && ::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
+      throw_errno("mkdir " + part + " (run.cwd)", errno);
+    }
+    if (slash == std::string::npos) break;
+  }
+}
+
 void apply_readonly(const vm::Job& job) {
   for (const vm::JobMount& m : job.mounts) {
     if (m.readonly) bind_readonly(m.target, false);

@@ -343,4 +343,14 @@ bool path_inside(const fs::path& path, const fs::path& dir) {
   return d == dir.end() || (std::next(d) == dir.end() && d->empty());
 }
 
+std::string overlay_options(const std::string& lower, const std::string& upper, const std::string& work) {
+  for (const std::string* path : {&lower, &upper, &work}) {
+    if (path->find_first_of(",:\\") != std::string::npos) {
+      throw make_error(ExitCode::bad_input, "path '{}' holds ',', ':' or '\\', which overlayfs options cannot carry; "
+                       "use another --cache-dir", *path);
+    }
+  }
+  return fmt::format("lowerdir={},upperdir={},workdir={}", lower, upper, work);
+}
+
 }  // namespace gatebox

@@ -53,6 +53,10 @@ bool path_inside(const std::filesystem::path& path, const std::filesystem::path&
 // backslash escaped as \ooo, turned back into the path.
 std::string unescape_mount_field(std::string_view s);
 
+// The options of an overlayfs mount ("lowerdir=..,upperdir=..,workdir=.."). Error(65) when a
+// path holds ',', ':' or '\\', which those options cannot carry (the cache dir decides them).
+std::string overlay_options(const std::string& lower, const std::string& upper, const std::string& work);
+
 // What kind of file `mode` describes, for messages: "a FIFO (named pipe)", "a directory", …
 std::string_view file_kind(mode_t mode);
 

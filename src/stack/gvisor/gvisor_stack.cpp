@@ -1,5 +1,6 @@
 // The gvisor stack (docs/ARCHITECTURE.md §4.5): `runsc run` on an OCI bundle gatebox
-// writes. The rootfs is the cached tree, read-only, under runsc's memory-backed overlay;
+// writes. The rootfs is the cached tree under a per-run host overlay (for what runsc's gofer
+// creates) and runsc's memory-backed overlay (for what the gate writes);
 // limits are runsc's cgroup (linux.resources) plus a sized /tmp tmpfs; seccomp is OCI
 // linux.seccomp, which runsc enforces inside the sandbox only with --oci-seccomp.
 #include "stack/gvisor/gvisor_stack.hpp"
@@ -112,6 +113,8 @@ class GvisorRunDir {
   }
   ~GvisorRunDir() {
     if (verdict_mounted_) ::umount2(verdict().c_str(), MNT_DETACH);
+    if (root_mounted_) ::umount2(root().c_str(), MNT_DETACH);
+    if (scratch_mounted_) ::umount2(scratch().c_str(), MNT_DETACH);
     try {
       remove_tree(dir_);
     } catch (const Error& e) {
@@ -125,6 +128,31 @@ class GvisorRunDir {
   fs::path state() const { return dir_ / "state"; }
   fs::path log() const { return dir_ / "runsc.log"; }
   fs::path verdict() const { return dir_ / "verdict"; }
+  fs::path scratch() const { return dir_ / "scratch"; }
+  fs::path root() const { return dir_ / "root"; }
+
+  // runsc's gofer makes, on the host, the mount points and run.cwd that the image lacks, in
+  // the root it is given (runsc's own memory overlay sits above the gofer, not below it).
+  // Given the cached tree, it would change the tree every stack shares. So it gets an
+  // overlay of the tree whose upper layer is a small tmpfs of this run: what runsc makes
+  // lives and dies with the run. Returns the overlay's mount point.
+  fs::path mount_root_overlay(const fs::path& tree) {
+    make_dirs(scratch(), 0700);
+    if (::mount("tmpfs", scratch().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,nr_inodes=4096,mode=0700") != 0) {
+      throw sys_error("mount tmpfs", scratch().string());
+    }
+    scratch_mounted_ = true;
+    make_dirs(scratch() / "upper", 0755);
+    make_dirs(scratch() / "work", 0700);
+    make_dirs(root(), 0755);
+    const std::string options =
+        overlay_options(tree.string(), (scratch() / "upper").string(), (scratch() / "work").string());
+    if (::mount("overlay", root().c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
+      throw sys_error("mount overlay", root().string());
+    }
+    root_mounted_ = true;
+    return root();
+  }
 
   // A small host tmpfs bound at the verdict file's folder: the file outlives the sandbox,
   // and a gate cannot fill the host's disk through it.
@@ -140,6 +168,8 @@ class GvisorRunDir {
  private:
   fs::path dir_;
   bool verdict_mounted_ = false;
+  bool scratch_mounted_ = false;
+  bool root_mounted_ = false;
 };
 
 // The verdict file without following a symlink the gate may have put in its place.
@@ -239,7 +269,11 @@ class GvisorStack final : public Stack {
                        features.version, join(features.platforms));
     }
     if (!request.seccomp.unconfined && !features.oci_seccomp) {
-      Console::get().warn(fmt::format("{} has no --oci-seccomp: the seccomp policy is not enforced inside the sandbox", binary));
+      // Never a weaker sandbox than the profile asked for, silently or with a warning.
+      throw make_error(ExitCode::unavailable,
+                       "{} has no --oci-seccomp, so the profile's seccomp policy cannot be enforced inside the "
+                       "sandbox; install a runsc that has it, or run with seccomp.profile = \"unconfined\"",
+                       binary);
     }
 
     // runsc binds a read-only source with "rbind,ro"; whether its gofer also refuses writes
@@ -254,7 +288,8 @@ class GvisorStack final : public Stack {
       dir.mount_verdict_dir(profile.run.uid, profile.run.gid);
       verdict_source = dir.verdict().string();
     }
-    const BundleInput bundle{profile, fs::absolute(request.rootfs.dir), request.seccomp, request.mounts, request.run_id, verdict_source,
+    const fs::path root = dir.mount_root_overlay(fs::absolute(request.rootfs.dir));
+    const BundleInput bundle{profile, root, request.seccomp, request.mounts, request.run_id, verdict_source,
                              features.overlay2 || features.overlay};
     write_oci_config(dir.bundle(), render_oci_config(bundle));
 
@@ -361,7 +396,7 @@ class GvisorStack final : public Stack {
         run_runsc_command(cmd, {"kill", id, "KILL"}, std::chrono::seconds(5));
         if (run_runsc_command(cmd, {"delete", "--force", id}).exit_code == 0) removed.push_back("runsc container " + id);
       }
-      ::umount2((e.path() / "verdict").c_str(), MNT_DETACH);
+      for (const char* m : {"verdict", "root", "scratch"}) ::umount2((e.path() / m).c_str(), MNT_DETACH);
       try {
         remove_tree(e.path());
         removed.push_back("run dir " + e.path().string());

@@ -90,6 +90,9 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
   Clock::time_point deadline = t_begin + std::chrono::seconds(60);
   Clock::time_point t_started{};
   bool started = false, exited = false, out_open = true, err_open = true, killed = false;
+  // runsc saved a container state: the sandbox was made. A runsc that exits without ever
+  // saving one failed on its own (a broken install, a refused spec), whatever its status.
+  bool sandbox_made = false;
   int status = 0;
   struct rusage ru{};
   // Output that comes before "running" is seen: the gate's (flushed once it is) or, if
@@ -194,8 +197,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
         }
       } else if (fd == inotify.get()) {
         char events[4096];
-        while (::read(fd, events, sizeof events) > 0) {
-        }
+        while (::read(fd, events, sizeof events) > 0) sandbox_made = true;
         if (!oom_opened) {
           oom = open_oom();
           oom_opened = oom.fd() >= 0;
@@ -236,7 +238,15 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
       outcome.timings.start_ms = ms_between(t_begin, t_finished);
       return outcome;
     }
+    if (!sandbox_made) {
+      char events[4096];
+      sandbox_made = ::read(inotify.get(), events, sizeof events) > 0;  // saved, not yet read
+    }
     if (!runsc_error.empty() || !WIFEXITED(status)) throw fail_before_start(fmt::format("runsc exited with status {}", status));
+    if (!sandbox_made) {
+      throw fail_before_start(fmt::format("runsc exited with status {} without making a sandbox",
+                                          WEXITSTATUS(status)));
+    }
     mark_started();  // a gate that ended before its "running" state could be read
   }
   outcome.timings.run_ms = ms_between(t_started, t_finished);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/units.hpp"
 
 namespace gatebox {
@@ -114,12 +115,6 @@ void add_writable_dir(std::vector<MountOp>& ops, const std::string& sandbox_dir)
 SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   const Profile& p = request.profile;
   SetupPlan plan;
-  for (const std::string* path : {&request.rootfs.dir.native(), &host.run_dir}) {
-    if (path->find_first_of(",:\\") != std::string::npos) {
-      throw make_error(ExitCode::bad_input, "path '{}' holds ',', ':' or '\\', which overlayfs options cannot carry; "
-                       "use another --cache-dir", *path);
-    }
-  }
   plan.run_dir = host.run_dir;
   // Inodes are bounded too: empty files cost no blocks, so size alone does not stop an inode bomb.
   plan.scratch_data = fmt::format("size={},nr_inodes={},mode=0700", p.limits.disk,
@@ -127,8 +122,7 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   plan.upper_dir = host.run_dir + "/upper";
   plan.work_dir = host.run_dir + "/work";
   plan.root_dir = host.run_dir + "/root";
-  plan.overlay_data = fmt::format("lowerdir={},upperdir={},workdir={}", request.rootfs.dir.string(), plan.upper_dir,
-                                  plan.work_dir);
+  plan.overlay_data = overlay_options(request.rootfs.dir.string(), plan.upper_dir, plan.work_dir);
   // In a user namespace overlayfs cannot write trusted.* xattrs; user.* ones on tmpfs work.
   if (!host.root) plan.overlay_data += ",userxattr";
 
@@ -153,6 +147,14 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
     b.readonly = m.readonly;
     b.flags = kNoSuidDev;
     plan.ops.push_back(b);
+  }
+
+  // run.cwd is made (root's, 0755) when the image lacks it, as runc, runsc and the guest
+  // agent make it: the same profile runs the same way on every stack.
+  if (p.run.cwd != "/") {
+    MountOp cwd = op(OpKind::mkdir, p.run.cwd, "run.cwd " + p.run.cwd);
+    cwd.mode = 0755;
+    plan.ops.push_back(cwd);
   }
 
   plan.hostname = p.run.hostname;
