@@ -142,7 +142,17 @@ class GvisorRunDir {
       throw sys_error("mount tmpfs", scratch().string());
     }
     scratch_mounted_ = true;
-    make_dirs(scratch() / "upper", 0755);
+    // The overlay's root takes its owner and mode from the upper directory: the tree's own
+    // (0555 for an image's root), or a gate running as uid 0 could write into / where the
+    // tree does not let it.
+    struct stat tree_root{};
+    if (::stat(tree.c_str(), &tree_root) != 0) throw sys_error("stat", tree.string());
+    const fs::path upper = scratch() / "upper";
+    make_dirs(upper, 0700);
+    if (::chown(upper.c_str(), tree_root.st_uid, tree_root.st_gid) != 0 ||
+        ::chmod(upper.c_str(), tree_root.st_mode & 07777) != 0) {
+      throw sys_error("chmod", upper.string());
+    }
     make_dirs(scratch() / "work", 0700);
     make_dirs(root(), 0755);
     const std::string options =
