@@ -1,5 +1,7 @@
 #include "stack/gvisor/oci_bundle.hpp"
 
+#include <errno.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -107,6 +109,18 @@ json render_oci_config(const BundleInput& in) {
     // runsc (2022) rejects SCMP_ACT_KILL_PROCESS as a default action; inside gVisor
     // SCMP_ACT_KILL ends the calling task with SIGSYS, which ends a single-threaded gate alike.
     if (seccomp->at("defaultAction") == "SCMP_ACT_KILL_PROCESS") (*seccomp)["defaultAction"] = "SCMP_ACT_KILL";
+    // runsc (2022) answers every SCMP_ACT_ERRNO rule with EPERM, whatever its errnoRet. The
+    // policy's clone3 -> ENOSYS exists so that libc falls back to clone, whose flags the
+    // filter can see; given EPERM instead, glibc does not fall back and no thread can be
+    // created. The Sentry has no clone3 of its own (ENOSYS), so clone3 is let through to
+    // it: the same ENOSYS, and the same fallback, as on the other stacks (the
+    // hostile-syscalls case checks that clone3 still answers ENOSYS under gVisor).
+    for (json& entry : (*seccomp)["syscalls"]) {
+      if (entry.value("names", json::array()) == json::array({"clone3"}) && entry.value("errnoRet", 0) == ENOSYS) {
+        entry["action"] = "SCMP_ACT_ALLOW";
+        entry.erase("errnoRet");
+      }
+    }
     linux_section["seccomp"] = std::move(*seccomp);
   }
 

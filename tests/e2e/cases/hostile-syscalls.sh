@@ -56,10 +56,10 @@ for call in "${calls[@]}"; do
     *) fail "the default policy let $call through: '$line'" ;;
   esac
 done
-case $GATEBOX_STACK in
-  gvisor) expect_stdout_has "clone3 denied EPERM" ;;
-  *) expect_stdout_has "clone3 absent ENOSYS" ;;
-esac
+# clone3 answers ENOSYS everywhere, so that libc falls back to clone, whose flags the filter
+# sees. On gvisor the Sentry answers it (it has no clone3; runsc's filter cannot return
+# ENOSYS): a runsc whose Sentry gains clone3 fails here, and the policy must be revisited.
+expect_stdout_has "clone3 absent ENOSYS"
 # The x32 ABI is killed, not merely refused (README: the filter kills other ABIs), where
 # gatebox's filter is the host kernel's: native, docker, qemu and firecracker. gVisor
 # refuses x32 itself; a cluster's RuntimeDefault profile decides on kubernetes.

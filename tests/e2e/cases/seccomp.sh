@@ -21,6 +21,13 @@ expect_stdout_has "keyctl denied EPERM"
 expect_stdout_has "bpf denied EPERM"
 expect_stdout_has "getcwd ok"
 
+# Threads: pthread_create (clone3, then clone with thread flags) works under the default
+# policy on every stack, as Go, Java, Node and threaded Python gates need.
+gb_run "$PROFILE" -- /fixtures/sysprobe --thread getcwd
+expect_exit 0
+expect_stdout_has "getcwd ok"
+expect_stdout_lacks "pthread_create"
+
 if [ "$GATEBOX_STACK" = kubernetes ]; then
   # The cluster's profile decides (RuntimeDefault, or the operator's Localhost profile):
   # gatebox refuses lists it cannot apply, and a Localhost profile the node lacks fails the
