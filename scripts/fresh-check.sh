@@ -132,6 +132,8 @@ echo "fresh-check: container $root from $base"
 tar -C "$root" -xf "$base"
 chmod 0755 "$root"  # tar restores "."'s mode: the base was packed from a mktemp dir (0700)
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The container's hostname resolves, as an installed machine's does (sudo looks it up).
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tfresh-check\n' >"$root/etc/hosts"
 git clone -q --no-hardlinks "$repo" "$root/root/gatebox"
 git -C "$root/root/gatebox" checkout -q "$commit"
 

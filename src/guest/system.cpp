@@ -1,5 +1,7 @@
 #include "guest/system.hpp"
 
+#include "stack/etc_files.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -112,6 +114,19 @@ void mount_system(const vm::Job& job) {
   }
   mount_at("tmpfs", "/tmp", "tmpfs", kNoSuidDev, tmp_data, 01777);
   for (const char* p : kReadonlyProc) bind_readonly(p, true);
+}
+
+void write_etc_hosts(const vm::Job& job) {
+  ensure_dir("/etc", 0755);
+  if (::unlink("/etc/hosts") != 0 && errno != ENOENT) throw_errno("unlink /etc/hosts", errno);
+  const int fd = ::open("/etc/hosts", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw_errno("create /etc/hosts", errno);
+  const std::string text = etc_hosts(job.hostname);
+  const ssize_t w = ::write(fd, text.data(), text.size());
+  const int e = errno;
+  ::fchmod(fd, 0644);
+  ::close(fd);
+  if (w != static_cast<ssize_t>(text.size())) throw_errno("write /etc/hosts", w < 0 ? e : EIO);
 }
 
 void make_cwd(const vm::Job& job) {

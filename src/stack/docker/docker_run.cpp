@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,26 @@
 
 namespace gatebox {
 namespace {
+
+// dockerd sets State.OOMKilled when it handles containerd's OOM event, which can come after
+// the exit that ended the wait: a gate killed by the OOM killer then looked killed by a
+// plain SIGKILL ("fail", not the profile's on_oom). So an exit by SIGKILL without the flag
+// is asked again, for up to a second, before it is believed.
+bool late_oom_flag(const DockerClient& client, const std::string& id, const nlohmann::json& state) {
+  if (state.value("ExitCode", 0LL) != 128 + SIGKILL) return false;
+  try {
+    for (int i = 0; i < 10; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      Response again = client.call("GET", "/containers/" + id + "/json", "", 5'000);
+      const nlohmann::json j = nlohmann::json::parse(again.body, nullptr, false);
+      if (again.status != 200 || !j.is_object()) return false;
+      if (j.value("/State/OOMKilled"_json_pointer, false)) return true;
+    }
+  } catch (const Error&) {
+    // The first inspection's answer stands.
+  }
+  return false;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -308,7 +330,7 @@ RunOutcome run_docker(const DockerClient& client, const RunRequest& request) {
       outcome.stack_error = fmt::format("inspecting the container after exit: {}", daemon_message(inspected.body));
     } else {
       const nlohmann::json& state = j["State"];
-      outcome.oom_killed = state.value("OOMKilled", false);
+      outcome.oom_killed = state.value("OOMKilled", false) || late_oom_flag(client, id, state);
       const std::optional<double> started_at = parse_rfc3339_ms(state.value("StartedAt", ""));
       const std::optional<double> finished_at = parse_rfc3339_ms(state.value("FinishedAt", ""));
       if (started_at && finished_at && *finished_at >= *started_at) outcome.timings.run_ms = *finished_at - *started_at;

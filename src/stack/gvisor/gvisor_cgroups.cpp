@@ -92,14 +92,6 @@ std::vector<std::string> sweep_dead_gatebox_cgroups(const std::vector<CgroupMoun
   return removed;
 }
 
-unsigned long parse_oom_kill_count(std::string_view text) {
-  std::istringstream in{std::string(text)};
-  for (std::string key, value; in >> key >> value;) {
-    if (key == "oom_kill") return std::strtoul(value.c_str(), nullptr, 10);
-  }
-  return 0;
-}
-
 OomWatch OomWatch::open(const std::vector<CgroupMount>& mounts, const std::string& rel) {
   OomWatch w;
   for (const CgroupMount& m : mounts) {

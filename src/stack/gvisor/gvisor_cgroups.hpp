@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/cgroup_files.hpp"
 #include "util/fd.hpp"
 
 namespace gatebox {
@@ -52,8 +53,5 @@ class OomWatch {
   std::string counter_path_;
   bool oom_killed_ = false;
 };
-
-// "oom_kill 3" in a memory.events / memory.oom_control text -> 3 (0 when absent).
-unsigned long parse_oom_kill_count(std::string_view text);
 
 }  // namespace gatebox

@@ -17,6 +17,7 @@
 
 #include "log/console.hpp"
 #include "policy/mounts.hpp"
+#include "stack/etc_files.hpp"
 #include "stack/gvisor/gvisor_cgroups.hpp"
 #include "stack/gvisor/gvisor_supervisor.hpp"
 #include "stack/gvisor/oci_bundle.hpp"
@@ -129,6 +130,17 @@ class GvisorRunDir {
   fs::path log() const { return dir_ / "runsc.log"; }
   fs::path verdict() const { return dir_ / "verdict"; }
   fs::path scratch() const { return dir_ / "scratch"; }
+
+  // /etc/hosts for the sandbox (etc_hosts()), a file of this run dir bound read-only.
+  fs::path write_hosts(const std::string& hostname) {
+    const fs::path file = dir_ / "hosts";
+    const std::string text = etc_hosts(hostname);
+    Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) throw sys_error("create", file.string());
+    write_all(fd.get(), text.data(), text.size(), file);
+    if (::fchmod(fd.get(), 0644) != 0) throw sys_error("chmod", file.string());
+    return file;
+  }
   fs::path root() const { return dir_ / "root"; }
 
   // runsc's gofer makes, on the host, the mount points and run.cwd that the image lacks, in
@@ -252,8 +264,10 @@ class GvisorStack final : public Stack {
   }
 
   std::string describe(const RunRequest& request) const override {
-    const BundleInput bundle{request.profile, fs::absolute(request.rootfs.dir), request.seccomp, request.mounts,
-                             request.run_id, request.profile.verdict.file.empty() ? "" : "<run dir>/verdict", true};
+    const BundleInput bundle{request.profile, "<run dir>/root",
+                             request.seccomp, request.mounts,
+                             request.run_id, request.profile.verdict.file.empty() ? "" : "<run dir>/verdict", true,
+                             "<run dir>/hosts"};
     return fmt::format("runsc --platform={} --network=none --overlay2=root:memory run --bundle <run dir>/bundle {}\n"
                        "config.json:\n{}",
                        request.profile.stack.gvisor.platform, request.run_id, render_oci_config(bundle).dump(2));
@@ -299,8 +313,9 @@ class GvisorStack final : public Stack {
       verdict_source = dir.verdict().string();
     }
     const fs::path root = dir.mount_root_overlay(fs::absolute(request.rootfs.dir));
+    const fs::path hosts = dir.write_hosts(profile.run.hostname);
     const BundleInput bundle{profile, root, request.seccomp, request.mounts, request.run_id, verdict_source,
-                             features.overlay2 || features.overlay};
+                             features.overlay2 || features.overlay, hosts.string()};
     write_oci_config(dir.bundle(), render_oci_config(bundle));
 
     RunscCommand cmd{binary,

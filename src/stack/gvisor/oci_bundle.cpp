@@ -84,6 +84,7 @@ json render_oci_config(const BundleInput& in) {
   };
 
   json mounts = system_mounts(p);
+  if (!in.hosts_source.empty()) mounts.push_back(bind_mount(in.hosts_source, "/etc/hosts", true));
   if (!p.verdict.file.empty() && !in.verdict_source.empty()) {
     mounts.push_back(bind_mount(in.verdict_source, parent_of(p.verdict.file), false));
   }

@@ -15,7 +15,9 @@ namespace gatebox {
 
 struct BundleInput {
   const Profile& profile;
-  std::filesystem::path rootfs_dir;  // the cached read-only tree, used in place
+  // The run's overlay of the cached tree (its gofer writes mount points there, never into
+  // the tree itself).
+  std::filesystem::path rootfs_dir;
   const SeccompPolicy& seccomp;
   const std::vector<ResolvedMount>& mounts;
   std::string run_id;
@@ -23,10 +25,11 @@ struct BundleInput {
   // that the file outlives the sandbox; empty when verdict.file is not set.
   std::string verdict_source;
   // runsc wraps the root in its memory-backed overlay (--overlay2=root:memory). gVisor then
-  // needs root.readonly = false, or the overlay refuses writes with EROFS; the cached tree
-  // is still never written (it is the overlay's lower layer). Without an overlay the root
-  // stays read-only.
+  // needs root.readonly = false, or the overlay refuses writes with EROFS. Without an
+  // overlay the root stays read-only.
   bool overlay = true;
+  // A host file (etc_hosts(), in the run dir) bound read-only at /etc/hosts; empty: none.
+  std::string hosts_source;
 };
 
 // linux.cgroupsPath of a run: one parent for every gatebox run, so leftovers are findable.

@@ -199,7 +199,7 @@ int bind_checked(const MountOp& op, int target_fd, bool* source_changed) {
 // was checked, rather than a mount failed.
 int execute_op(int root_fd, const MountOp& op, SetupStage* stage) {
   *stage = SetupStage::op;
-  if (op.kind == OpKind::symlink) {
+  if (op.kind == OpKind::symlink || op.kind == OpKind::file) {
     const char* slash = std::strrchr(op.target.c_str(), '/');
     char parent[PATH_MAX] = "";
     const char* name = op.target.c_str();
@@ -211,10 +211,38 @@ int execute_op(int root_fd, const MountOp& op, SetupStage* stage) {
     }
     int dir = open_beneath(root_fd, parent, true, true, 0755);
     if (dir < 0) return *stage = SetupStage::op_target, dir;
-    int rc = ::symlinkat(op.source.c_str(), dir, name);
+    if (op.kind == OpKind::symlink) {
+      int rc = ::symlinkat(op.source.c_str(), dir, name);
+      int e = errno;
+      ::close(dir);
+      return rc == 0 || e == EEXIST ? 0 : -e;
+    }
+    // The run's layer gets gatebox's file: what the image has there goes first (a symlink
+    // is removed, never written through; a directory there is refused).
+    if (::unlinkat(dir, name, 0) != 0 && errno != ENOENT) {
+      int e = errno;
+      ::close(dir);
+      return *stage = SetupStage::op_target, -e;
+    }
+    int fd = ::openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     int e = errno;
     ::close(dir);
-    return rc == 0 || e == EEXIST ? 0 : -e;
+    if (fd < 0) return -e;
+    std::size_t done = 0;
+    while (done < op.data.size()) {
+      ssize_t w = ::write(fd, op.data.data() + done, op.data.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        e = w < 0 ? errno : EIO;
+        ::close(fd);
+        return -e;
+      }
+      done += static_cast<std::size_t>(w);
+    }
+    int rc = ::fchmod(fd, 0644);
+    e = errno;
+    ::close(fd);
+    return rc == 0 ? 0 : -e;
   }
   // A hardening step's target is the kernel's (/proc), not the rootfs's: never created,
   // and a failure to resolve it is gatebox's set-up error, not an unsafe rootfs.
@@ -241,7 +269,8 @@ int execute_op(int root_fd, const MountOp& op, SetupStage* stage) {
     case OpKind::devpts: rc = ::mount("devpts", path.text, "devpts", op.flags, op.data.c_str()); break;
     case OpKind::bind: rc = ::mount(op.source.c_str(), path.text, nullptr, MS_BIND | MS_REC, nullptr); break;
     case OpKind::rebind: rc = ::mount(path.text, path.text, nullptr, MS_BIND | MS_REC, nullptr); break;
-    case OpKind::symlink: break;
+    case OpKind::symlink:
+    case OpKind::file: break;
   }
   int e = errno;
   ::close(fd);

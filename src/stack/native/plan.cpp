@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "stack/etc_files.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/units.hpp"
@@ -157,6 +158,10 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
     plan.ops.push_back(cwd);
   }
 
+  MountOp hosts = op(OpKind::file, "/etc/hosts", "/etc/hosts");
+  hosts.data = etc_hosts(p.run.hostname);
+  plan.ops.push_back(hosts);
+
   plan.hostname = p.run.hostname;
   plan.loopback = p.network.mode == NetworkMode::loopback;
   plan.user_namespace = !host.root;
@@ -186,7 +191,7 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
 }
 
 std::string describe_plan(const SetupPlan& plan) {
-  static constexpr const char* kinds[] = {"mkdir", "tmpfs", "proc", "devpts", "bind", "rebind", "symlink"};
+  static constexpr const char* kinds[] = {"mkdir", "tmpfs", "proc", "devpts", "bind", "rebind", "symlink", "file"};
   std::string out = fmt::format("clone: mount, pid, ipc, uts, net{} namespaces; cgroup namespace after joining the run's cgroup\n",
                                 plan.user_namespace ? ", user" : "");
   out += fmt::format("scratch tmpfs on {} ({})\n", plan.run_dir, plan.scratch_data);

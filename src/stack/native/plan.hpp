@@ -25,6 +25,8 @@ enum class OpKind : std::uint8_t {
                 // set on every mount of the copied tree (mount_setattr)
   rebind,       // bind target onto itself (to remount it read-only afterwards)
   symlink,      // create target as a symlink to `source`
+  file,         // write `data` as the regular file target (0644), replacing what the image
+                // has there; a symlink is removed, never followed
 };
 
 struct MountOp {
