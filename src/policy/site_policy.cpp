@@ -125,7 +125,7 @@ SitePolicy parse_policy(const fs::path& file, const toml::table& root, const Val
   SitePolicy p;
   p.file = file;
   TableReader top(&root, "", origins);
-  top.only({"version", "stacks", "seccomp", "mounts", "rootfs", "limits"});
+  top.only({"version", "stacks", "seccomp", "mounts", "rootfs", "run", "limits"});
   if (auto v = top.integer("version", 1, 1)) (void)v;
 
   TableReader stacks = top.sub("stacks");
@@ -153,6 +153,10 @@ SitePolicy parse_policy(const fs::path& file, const toml::table& root, const Val
   rootfs.only({"sources"});
   p.rootfs_sources = source_dirs(file, rootfs);
   p.allow_rw_mounts = rule(file, mounts, "allow_rw", mounts.boolean("allow_rw"));
+
+  TableReader run = top.sub("run");
+  run.only({"allow_root"});
+  p.allow_root = rule(file, run, "allow_root", run.boolean("allow_root"));
 
   TableReader limits = top.sub("limits");
   limits.only({"memory", "pids", "cpus", "disk", "output", "open_files", "timeout"});
@@ -256,6 +260,10 @@ void enforce_site_policy(const SitePolicy& policy, const Profile& profile, const
                          to_string(stack_isolation(kind, profile)), to_string(policy.min_isolation->value)),
              policy.min_isolation->where, "name a stronger stack, or use stack.kind = \"auto\"");
     }
+  }
+  if (policy.allow_root && !policy.allow_root->value && profile.run.uid == 0) {
+    refuse_by_policy(profile, "run.user is uid 0", policy.allow_root->where,
+                     "run the gate as an unprivileged user, e.g. run.user = \"65534:65534\"");
   }
   const auto& s = profile.seccomp;
   if (policy.allow_unconfined && !policy.allow_unconfined->value && s.profile == "unconfined") {

@@ -41,6 +41,9 @@ struct SitePolicy {
   std::optional<Rule<std::vector<std::string>>> allowed_syscalls;  // seccomp.allow entries permitted
   std::optional<Rule<std::vector<std::filesystem::path>>> mount_sources;
   std::optional<Rule<bool>> allow_rw_mounts;
+  // [run] allow_root = false: run.user may not be uid 0 (the gate's root would be the host
+  // kernel's uid 0 without capabilities on the native stack: keyrings, DAC on host files).
+  std::optional<Rule<bool>> allow_root;
   std::optional<Rule<std::uint64_t>> max_memory, max_pids, max_disk, max_output, max_open_files;
   std::optional<Rule<double>> max_cpus;
   std::optional<Rule<Duration>> max_timeout;

@@ -174,6 +174,25 @@ TEST_SUITE("site_policy") {
     CHECK(refusal([&] { enforce_site_policy(policy, wide, none); }).find(":15:") != std::string::npos);
   }
 
+  TEST_CASE("[run] allow_root = false refuses a uid-0 gate, and only that") {
+    PolicyFile f;
+    fs::path file = f.write("version = 1\n[run]\nallow_root = false\n");
+    SitePolicy policy = load_site_policy_file(file);
+    Profile user = gate("native");
+    user.run.uid = 65534;
+    user.run.gid = 0;  // group 0 alone is not root
+    CHECK_NOTHROW(enforce_site_policy(policy, user, {}));
+    Profile root = user;
+    root.run.uid = 0;
+    const std::string msg = refusal([&] { enforce_site_policy(policy, root, {}); });
+    CHECK(msg.find("run.user is uid 0") != std::string::npos);
+    CHECK(msg.find(file.string() + ":3:") != std::string::npos);
+    // Allowed explicitly, or not said: uid 0 runs.
+    CHECK_NOTHROW(enforce_site_policy(load_site_policy_file(f.write("version = 1\n[run]\nallow_root = true\n")), root, {}));
+    CHECK_NOTHROW(enforce_site_policy(load_site_policy_file(f.write("version = 1\n")), root, {}));
+    CHECK_THROWS_AS(load_site_policy_file(f.write("version = 1\n[run]\nallow_roots = false\n")), Error);
+  }
+
   TEST_CASE("a minimum isolation refuses a named stack below it") {
     PolicyFile f;
     SitePolicy policy = load_site_policy_file(f.write("[stacks]\nmin_isolation = \"hardware\"\n"));
