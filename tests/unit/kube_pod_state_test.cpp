@@ -153,6 +153,22 @@ TEST_SUITE("kube::pod_state") {
     }
   }
 
+  TEST_CASE("with a pull Secret, a failed pull is believed only after one kubelet retry") {
+    json pod = pod_with(waiting("ErrImagePull", "401 Unauthorized"));
+    pod["spec"]["imagePullSecrets"] = json::array({{{"name", "private-registry"}}});
+    pod["status"]["startTime"] = "2024-05-01T10:00:50Z";  // 10 s before `now`
+    kube::PodState s = kube::classify(running_job, pod, now);
+    CHECK(s.phase == Phase::waiting);
+    CHECK_FALSE(s.reason);
+    pod["status"]["startTime"] = "2024-05-01T10:00:20Z";  // 40 s: past the grace
+    s = kube::classify(running_job, pod, now);
+    CHECK(s.phase == Phase::failed_to_start);
+    // Without a Secret the first failure is final, however recent.
+    json plain = pod_with(waiting("ErrImagePull", "401 Unauthorized"));
+    plain["status"]["startTime"] = "2024-05-01T10:00:59Z";
+    CHECK(kube::classify(running_job, plain, now).phase == Phase::failed_to_start);
+  }
+
   TEST_CASE("a container that cannot be created: a missing Localhost seccomp profile, a bad config") {
     kube::PodState s = kube::classify(
         running_job,

@@ -164,6 +164,20 @@ PodState classify(const json& job, const json& pod, double now_ms) {
     const json& status = field(pod, "status");
     read_container(s, gate_container_status(status));
 
+    // With a pull Secret, a first failed pull is not believed at once: the kubelet may not
+    // have the Secret yet (1.20 logs "failed to sync secret cache" when the Node authorizer
+    // has not seen the pod's binding) and pulls without it; its retry, after a 10 s
+    // back-off, has it. So the pull may fail for pull_secret_grace_ms from the pod's start.
+    if (s.phase == Phase::failed_to_start && s.reason && s.reason->starts_with("image pull failed") &&
+        field(field(pod, "spec"), "imagePullSecrets").is_array() &&
+        !field(field(pod, "spec"), "imagePullSecrets").empty()) {
+      const std::optional<double> started = time_ms(status, "startTime");
+      if (!started || now_ms - *started < pull_secret_grace_ms) {
+        s.phase = Phase::waiting;
+        s.reason.reset();
+      }
+    }
+
     const std::string pod_reason = text(status, "reason");
     if (text(status, "phase") == "Failed") {
       if (pod_reason == "DeadlineExceeded") {

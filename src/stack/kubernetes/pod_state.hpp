@@ -37,6 +37,9 @@ struct PodState {
 // autoscaler's first reaction or a RuntimeClass's node to become ready, short against a
 // deadline of minutes.
 inline constexpr double unschedulable_grace_ms = 10'000;
+// How long a pod with imagePullSecrets may fail its pull before the run gives up: one
+// retry of the kubelet (its first back-off is 10 s) with the Secret it may have lacked.
+inline constexpr double pull_secret_grace_ms = 25'000;
 
 PodState classify(const nlohmann::json& job, const nlohmann::json& pod, double now_ms);
 
