@@ -185,6 +185,8 @@ spawn() { # spawn NAME CMD... — in the netns, own session, log and pidfile und
   local name=$1; shift
   setsid nsenter --net=/run/netns/$netns -- "$@" </dev/null >"$state/log/$name.log" 2>&1 &
   echo $! >"$run/pid/$name"
+  # The program's name, which its command line shows (kube-apiserver-old runs kube-apiserver).
+  basename "$1" >"$run/pid/$name.bin"
 }
 
 alive_or_die() {
@@ -585,13 +587,14 @@ gone() { # gone PID — exited (a zombie counts: nobody may be left to reap it)
 }
 
 stop_pids() { # stop_pids NAME... — TERM all, wait up to 20 s, then KILL
-  local name pid pids=()
+  local name pid bin pids=()
   for name in "$@"; do
     [ -f "$run/pid/$name" ] || continue
     pid=$(cat "$run/pid/$name")
-    rm -f "$run/pid/$name"
+    bin=$(cat "$run/pid/$name.bin" 2>/dev/null || echo "$name")
+    rm -f "$run/pid/$name" "$run/pid/$name.bin"
     # Only if the pid is still that program (not reused by another since).
-    [ -n "$pid" ] && ! gone "$pid" && grep -qa "$name" "/proc/$pid/cmdline" 2>/dev/null || continue
+    [ -n "$pid" ] && ! gone "$pid" && grep -qa "$bin" "/proc/$pid/cmdline" 2>/dev/null || continue
     kill -TERM "$pid" 2>/dev/null || true
     pids+=("$pid:$name")
   done
