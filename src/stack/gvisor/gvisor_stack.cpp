@@ -165,10 +165,10 @@ class GvisorRunDir {
         ::chmod(upper.c_str(), tree_root.st_mode & 07777) != 0) {
       throw sys_error("chmod", upper.string());
     }
-    make_dirs(scratch() / "work", 0700);
+    const fs::path work = scratch() / "work";
+    make_dirs(work, 0700);
     make_dirs(root(), 0755);
-    const std::string options =
-        overlay_options(tree.string(), (scratch() / "upper").string(), (scratch() / "work").string());
+    const std::string options = overlay_options(tree.string(), upper.string(), work.string());
     if (::mount("overlay", root().c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
       throw sys_error("mount overlay", root().string());
     }
