@@ -110,6 +110,10 @@ json render_oci_config(const BundleInput& in) {
     // runsc (2022) rejects SCMP_ACT_KILL_PROCESS as a default action; inside gVisor
     // SCMP_ACT_KILL ends the calling task with SIGSYS, which ends a single-threaded gate alike.
     if (seccomp->at("defaultAction") == "SCMP_ACT_KILL_PROCESS") (*seccomp)["defaultAction"] = "SCMP_ACT_KILL";
+    // Nor does runsc know SCMP_ACT_LOG: it would refuse the whole profile, and the run. A
+    // logged call is an allowed one, so action = "log" lets the calls through, unlogged (the
+    // host kernel, whose log that is, never sees the calls of a gate under gVisor).
+    if (seccomp->at("defaultAction") == "SCMP_ACT_LOG") (*seccomp)["defaultAction"] = "SCMP_ACT_ALLOW";
     // runsc (2022) answers every SCMP_ACT_ERRNO rule with EPERM, whatever its errnoRet. The
     // policy's clone3 -> ENOSYS exists so that libc falls back to clone, whose flags the
     // filter can see; given EPERM instead, glibc does not fall back and no thread can be
