@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/services/docker.sh start|stop — a Docker daemon for the docker stack's tests.
 #   start: exit 3 when a daemon already answers (not ours to stop); otherwise starts
-#          Debian's dockerd in the background (no iptables, no bridge, vfs storage, its own
-#          data root and config file), waits until it answers (at most 60 s) and exits 0.
+#          Debian's dockerd in the background (no iptables, no bridge, its own data root
+#          and config file; overlay2 storage, the driver Docker users run, where the data
+#          root's filesystem takes an overlay, else vfs), waits until it answers (at most
+#          60 s) and exits 0.
 #          Any other exit status: it could not start here, and the reason was printed.
 #   stop:  stops only the dockerd this script started (by its pidfile) and waits for it.
 # Environment: GATEBOX_DOCKERD_DIR (state: pidfile, log, config; default /var/lib/e2e-dockerd).
@@ -16,6 +18,28 @@ socket=/var/run/docker.sock
 
 answers() {
   curl -fsS --max-time 2 --unix-socket "$socket" http://localhost/_ping >/dev/null 2>&1
+}
+
+# The storage driver: overlay2 where an overlay mounts on the data root's filesystem (not
+# on overlayfs itself, e.g. inside a container), else vfs, which works on any filesystem
+# but copies the whole image for each container. Says which, and why vfs.
+storage_driver() {
+  local probe
+  mkdir -p "$state/data"
+  probe=$(mktemp -d "$state/data/overlay-probe.XXXXXX")
+  mkdir "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  if mount -t overlay overlay -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" \
+    "$probe/merged" 2>"$probe/err"; then
+    umount "$probe/merged"
+    rm -rf "$probe"
+    # What an earlier start with vfs left (a copy of every image per container) is dead weight now.
+    rm -rf "$state/data/vfs" "$state/data/image/vfs"
+    echo overlay2
+  else
+    echo "docker: overlayfs does not mount on $(stat -f -c %T "$state/data") ($(tr -d '\n' <"$probe/err")): storage driver vfs" >&2
+    rm -rf "$probe"
+    echo vfs
+  fi
 }
 
 start() {
@@ -40,16 +64,18 @@ JSON
   else
     echo '{}' >"$state/daemon.json"
   fi
+  local driver
+  driver=$(storage_driver)
   # No iptables or bridge: gates run with NetworkMode none, and the host's firewall is not
-  # ours to change. vfs works on any backing filesystem (overlay on overlay does not).
-  setsid dockerd --iptables=false --bridge=none --storage-driver=vfs \
+  # ours to change.
+  setsid dockerd --iptables=false --bridge=none --storage-driver="$driver" \
     --data-root "$state/data" --exec-root "$state/exec" --pidfile "$pidfile" \
     --config-file "$state/daemon.json" --host "unix://$socket" \
     </dev/null >"$state/dockerd.log" 2>&1 &
   local pid=$!
   for _ in $(seq 600); do
     if answers; then
-      echo "docker: started dockerd (pid $pid, log $state/dockerd.log)"
+      echo "docker: started dockerd (pid $pid, storage driver $driver, log $state/dockerd.log)"
       # Its data root is this script's: containers of gatebox runs in it were left by an
       # earlier test run that was killed before its gatebox could remove them.
       local stale

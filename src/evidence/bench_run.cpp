@@ -169,6 +169,7 @@ BenchResult bench_stack(const BenchOptions& o, const std::string& stack_name, co
     return r;
   }
   r.available = true;
+  r.details = a.details;
 
   const fs::path cache = o.cache_dir.empty() ? default_cache_dir() : fs::path(o.cache_dir);
   TempDir dir(cache_tmp_dir(cache), fmt::format("bench-{}-", ::getpid()));

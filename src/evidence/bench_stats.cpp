@@ -44,7 +44,9 @@ nlohmann::json bench_json(const std::string& profile, int runs, int parallel, co
   for (const BenchResult& r : results) {
     nlohmann::json s = {{"stack", r.stack},
                         {"available", r.available},
-                        {"reason", r.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.reason)}};
+                        {"reason", r.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.reason)},
+                        {"details", nlohmann::json::object()}};
+    for (const auto& [key, value] : r.details) s["details"][key] = value;
     if (measured(r)) {
       s["runs"] = r.samples.size();
       s["failed_runs"] = r.failed_runs;
@@ -84,6 +86,14 @@ std::string render_bench_table(const std::vector<BenchResult>& results) {
     }
   }
   if (!notes.empty()) out += "\n" + notes;
+  std::string details;
+  for (const BenchResult& r : results) {
+    if (!measured(r) || r.details.empty()) continue;
+    std::string line;
+    for (const auto& [key, value] : r.details) line += fmt::format("{}{}: {}", line.empty() ? "" : "; ", key, value);
+    details += fmt::format("{}: {}\n", r.stack, line);
+  }
+  if (!details.empty()) out += "\nhow each stack ran:\n" + details;
   return out;
 }
 

@@ -34,11 +34,14 @@ struct BenchResult {
   int parallel_runs = 0;           // runs of the throughput phase
   double parallel_elapsed_s = 0;   // its wall time
   int failed_runs = 0;             // runs (both phases) whose exit status was not 0 (pass)
+  // What the stack's probe says about how it runs here (e.g. docker's storage driver, the
+  // VM's accelerator): the figures mean little without it.
+  std::vector<std::pair<std::string, std::string>> details;
 };
 
 double evaluations_per_minute(const BenchResult& r);
 
-// {"profile", "runs", "parallel", "stacks": [{"stack", "available", "reason", "runs",
+// {"profile", "runs", "parallel", "stacks": [{"stack", "available", "reason", "details", "runs",
 //   "failed_runs", "start_ms"|"wall_ms"|"cpu_ms"|"max_rss_kib": {"median", "p95"},
 //   "parallel", "parallel_runs", "parallel_elapsed_s", "evaluations_per_minute"}]}
 nlohmann::json bench_json(const std::string& profile, int runs, int parallel, const std::vector<BenchResult>& results);

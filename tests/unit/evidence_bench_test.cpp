@@ -56,7 +56,7 @@ TEST_SUITE("evidence") {
     CHECK(j["runs"] == 10);
     CHECK(j["parallel"] == 2);
     const nlohmann::json& n = j["stacks"][0];
-    for (const char* field : {"stack", "available", "reason", "runs", "failed_runs", "start_ms", "wall_ms", "cpu_ms",
+    for (const char* field : {"stack", "available", "reason", "details", "runs", "failed_runs", "start_ms", "wall_ms", "cpu_ms",
                               "max_rss_kib", "parallel", "parallel_runs", "parallel_elapsed_s", "evaluations_per_minute"}) {
       CHECK_MESSAGE(n.contains(field), field);
     }
@@ -76,7 +76,9 @@ TEST_SUITE("evidence") {
     off.reason = "not built yet";
     BenchResult r = measured("native", 10);
     r.failed_runs = 2;
+    r.details = {{"cgroup", "v2"}, {"storage driver", "overlay2"}};
     const std::string text = render_bench_table({r, off});
+    CHECK(text.find("native: cgroup: v2; storage driver: overlay2") != std::string::npos);
     CHECK(text.find("55.0 (100.0)") != std::string::npos);  // wall ms
     CHECK(text.find("5.5 (10.0)") != std::string::npos);    // peak MiB
     CHECK(text.find("120.0") != std::string::npos);         // evals/min
