@@ -92,7 +92,7 @@ vm::VmSpec spec_for(std::uint64_t memory, double cpus, std::uint64_t initramfs_b
   s.kernel = "/var/cache/gatebox/vm/vmlinux-0123";
   s.initramfs = s.run_dir / "initramfs.cpio";
   s.cmdline = vm::kernel_cmdline(tsc, "k", "pci=off");
-  s.memory_mib = vm::guest_memory_mib(memory, initramfs_bytes);
+  s.memory_mib = vm::guest_memory_mib(memory, initramfs_bytes, 4 * initramfs_bytes);
   s.vcpus = vm::guest_vcpus(cpus, 64);
   s.kvm = true;
   return s;

@@ -81,10 +81,12 @@ TEST_SUITE("qemu") {
 
   TEST_CASE("guest RAM is the memory limit plus the guest's overhead, rounded to 2 MiB") {
     constexpr std::uint64_t MiB = 1ULL << 20;
-    CHECK(vm::guest_memory_mib(1024 * MiB, 0) == 1152);
-    CHECK(vm::guest_memory_mib(1024 * MiB, 3 * MiB) == 1158);
-    CHECK(vm::guest_memory_mib(64 * MiB, 1) == 194);  // 192 MiB + 2 bytes -> next 2 MiB
-    CHECK(vm::guest_memory_mib(0, 0) == 128);
+    CHECK(vm::guest_memory_mib(1024 * MiB, 0, 0) == 1152);
+    CHECK(vm::guest_memory_mib(1024 * MiB, 3 * MiB, 9 * MiB) == 1164);
+    CHECK(vm::guest_memory_mib(64 * MiB, 1, 1) == 194);  // 192 MiB + 2 bytes -> next 2 MiB
+    CHECK(vm::guest_memory_mib(0, 0, 0) == 128);
+    // A large tree: the kernel's rootfs may fill half the RAM, so at least twice the tree.
+    CHECK(vm::guest_memory_mib(256 * MiB, 250 * MiB, 900 * MiB) == 1928);
   }
 
   TEST_CASE("vCPUs are limits.cpus rounded up, within the host") {

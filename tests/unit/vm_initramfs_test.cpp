@@ -110,10 +110,14 @@ TEST_SUITE("vm::initramfs") {
     fs::path base = base_initramfs(f.rootfs(), f.agent, f.cache);
     CHECK(base.parent_path() == f.cache / "vm");
     CHECK(base.filename().string().rfind("initramfs-", 0) == 0);
-    CHECK(base.extension() == ".zst");
+    CHECK(base.extension() == ".cpio");
     std::string bytes = test::slurp(base);
-    REQUIRE(bytes.size() > 4);
-    CHECK(bytes.substr(0, 4) == "\x28\xb5\x2f\xfd");  // zstd: CONFIG_RD_ZSTD unpacks it
+    REQUIRE(bytes.size() > 6);
+    CHECK(bytes.substr(0, 6) == "070701");  // newc, not compressed: unpacked fast even under TCG
+    // Its RAM record: at least the tree's data, a page per entry.
+    const std::uint64_t ram = base_initramfs_ram_bytes(base);
+    CHECK(ram >= 4096 * 5);
+    CHECK(ram < bytes.size() + (1u << 20));
     auto entries = read_cpio(bytes);
 
     REQUIRE(entries.count("bin/sh"));
@@ -186,8 +190,10 @@ TEST_SUITE("vm::initramfs") {
 
   TEST_CASE("the base image's name carries its rootfs, and cache prune keeps only live trees' images") {
     const std::string sha(64, 'c'), key(64, 'd');
-    CHECK(base_initramfs_name(sha, key) == "initramfs-" + sha + "-" + key + ".cpio.zst");
+    CHECK(base_initramfs_name(sha, key) == "initramfs-" + sha + "-" + key + ".cpio");
     CHECK(rootfs_id_of_base_initramfs(base_initramfs_name(sha, key)) == sha);
+    CHECK(rootfs_id_of_base_initramfs(base_initramfs_name(sha, key) + ".ram") == sha);  // its RAM record
+    CHECK(rootfs_id_of_base_initramfs("initramfs-" + sha + "-" + key + ".cpio.zst") == sha);  // format 1
     CHECK(rootfs_id_of_base_initramfs(base_initramfs_name("dir-" + sha, key)) == "dir-" + sha);
     CHECK(rootfs_id_of_base_initramfs("initramfs-" + key + ".cpio.zst").empty());  // the older naming
     CHECK(rootfs_id_of_base_initramfs(base_initramfs_name("x", key)).empty());
@@ -200,12 +206,15 @@ TEST_SUITE("vm::initramfs") {
     const fs::path dir_tree = base_initramfs(f.rootfs(""), f.agent, f.cache);
     CHECK(dir_tree.filename().string().rfind("initramfs-dir-", 0) == 0);
     write(f.cache / "vm" / ("initramfs-" + key + ".cpio.zst"), "older naming");
+    write(f.cache / "vm" / ("initramfs-" + std::string(64, 'b') + "-" + key + ".cpio.zst"), "format 1, tree gone");
     write(f.cache / "vm" / ("vmlinux-" + sha), "current kernel");
     write(f.cache / "vm" / ("vmlinux-" + key), "older kernel");
     write(f.cache / "vm" / ("vmlinux-" + key + ".tmp-1"), "being written");
     std::vector<std::string> lines = clear_vm_files(f.cache, {f.rootfs().sha256}, "vmlinux-" + sha);
-    CHECK(lines.size() == 4);
+    CHECK(lines.size() == 7);  // two images and their records, two older images, a kernel
     CHECK(fs::exists(kept));
+    CHECK(fs::exists(kept.string() + ".ram"));
+    CHECK_FALSE(fs::exists(gone.string() + ".ram"));
     CHECK_FALSE(fs::exists(gone));
     CHECK_FALSE(fs::exists(dir_tree));
     CHECK_FALSE(fs::exists(f.cache / "vm" / ("initramfs-" + key + ".cpio.zst")));

@@ -1,7 +1,8 @@
 // The guest's root file system. The base image (rootfs tree + agent) is large and the
-// same for every run of a profile, so it is built once and cached compressed; what differs
-// per run (the job, the mounts) goes into a small plain cpio appended to a copy of it. The
-// kernel unpacks concatenated archives in order, compressed or not.
+// same for every run of a profile, so it is built once and cached; what differs per run
+// (the job, the mounts) goes into a small cpio appended to a copy of it. The kernel unpacks
+// concatenated archives in order. Neither is compressed: under TCG the guest decompresses
+// far slower than the host copies (initramfs_key.cpp, kBaseFormat).
 #include "stack/vm/initramfs.hpp"
 
 #include <fcntl.h>
@@ -53,6 +54,23 @@ struct PendingFile {
     if (!committed) ::unlink(path.c_str());
   }
 };
+
+fs::path ram_record_path(const fs::path& base) {
+  fs::path p = base;
+  p += kRamRecordSuffix;
+  return p;
+}
+
+void write_ram_record(const fs::path& base, std::uint64_t bytes) {
+  const fs::path record = ram_record_path(base);
+  fs::path tmp_path = record;
+  tmp_path += fmt::format(".tmp-{}", ::getpid());
+  PendingFile tmp(tmp_path, 0644);
+  const std::string text = std::to_string(bytes) + "\n";
+  write_all(tmp.fd.get(), text.data(), text.size(), tmp_path);
+  if (::rename(tmp.path.c_str(), record.c_str()) != 0) throw sys_error("rename", record.string());
+  tmp.committed = true;
+}
 
 Fd open_dir(const fs::path& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -194,7 +212,7 @@ fs::path base_initramfs(const RootfsTree& tree, const fs::path& agent, const fs:
   tmp_path += fmt::format(".tmp-{}", ::getpid());
   PendingFile tmp(tmp_path, 0600);
   {
-    CpioWriter w(tmp.fd.get(), CpioWriter::Compression::zstd, tmp.path.string());
+    CpioWriter w(tmp.fd.get(), CpioWriter::Compression::none, tmp.path.string());
     TreeBudget budget{kMaxBaseBytes, 0, [&] {
                         return make_error(ExitCode::bad_input, "the rootfs {} grew past {} MiB while being copied",
                                           tree.dir.string(), kMaxBaseBytes >> 20);
@@ -220,9 +238,24 @@ fs::path base_initramfs(const RootfsTree& tree, const fs::path& agent, const fs:
     w.add_file(agent_fd.get(), st, std::string(kAgentPath.substr(1)), agent.string(), agent_budget);
     w.finish();
   }
+  // The record goes first: once the image is there under its name, so is its record.
+  constexpr std::uint64_t kPage = 4096;
+  const std::uint64_t ram = scan->bytes + (scan->entries + 2) * kPage + static_cast<std::uint64_t>(agent_st.st_size);
+  write_ram_record(out, ram);
   if (::rename(tmp.path.c_str(), out.c_str()) != 0) throw sys_error("rename", out.string());
   tmp.committed = true;
   return out;
+}
+
+std::uint64_t base_initramfs_ram_bytes(const fs::path& base) {
+  if (std::optional<std::string> text = read_file(ram_record_path(base))) {
+    char* end = nullptr;
+    const unsigned long long bytes = std::strtoull(text->c_str(), &end, 10);
+    if (end != text->c_str() && (*end == '\n' || *end == '\0')) return bytes;
+  }
+  struct stat st {};
+  if (::stat(base.c_str(), &st) != 0) throw sys_error("stat", base.string());
+  return static_cast<std::uint64_t>(st.st_size) / 4 * 5;
 }
 
 void write_run_initramfs(const fs::path& base, const Job& job, const std::vector<ResolvedMount>& mounts,

@@ -18,13 +18,18 @@ namespace gatebox::vm {
 // else <prefix>/lib/gatebox/gatebox-init. Throws Error(69) saying where it looked.
 std::filesystem::path find_agent();
 
-// The cached base image for `tree` + `agent`: <cache_dir>/vm/initramfs-<key>.cpio.zst
+// The cached base image for `tree` + `agent`: <cache_dir>/vm/initramfs-<id>-<key>.cpio
 // (key = sha256 of rootfs digest, agent file digest, kAgentProtocol). Built once (atomic
 // rename; flock against concurrent builders), with progress on `progress` when long.
 // Holds every file, directory and symlink of the tree with its owner, mode and times; the
 // agent at kAgentPath (mode 0700, root).
 std::filesystem::path base_initramfs(const RootfsTree& tree, const std::filesystem::path& agent,
                                      const std::filesystem::path& cache_dir);
+
+// What the tree in `base` takes in the guest's RAM once unpacked (file data rounded up to
+// pages, plus a page per entry), as base_initramfs recorded it beside the image
+// (<base>.ram); for an image cached without that record, its size plus a quarter.
+std::uint64_t base_initramfs_ram_bytes(const std::filesystem::path& base);
 
 // Writes the run's initramfs to `out`: a copy of `base` (copy_file_range) followed by an
 // uncompressed cpio holding kJobPath (mode 0600) and, for every mount, the source tree at its

@@ -1,5 +1,7 @@
 #include "stack/vm/vm_host.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
@@ -43,9 +45,10 @@ std::optional<std::uint64_t> host_tsc_khz() {
   return tsc_khz_from_cpuinfo(read_file("/proc/cpuinfo").value_or(""));
 }
 
-std::uint64_t guest_memory_mib(std::uint64_t limit_bytes, std::uint64_t initramfs_bytes) {
+std::uint64_t guest_memory_mib(std::uint64_t limit_bytes, std::uint64_t initramfs_bytes, std::uint64_t tree_ram_bytes) {
   constexpr std::uint64_t kMiB = 1ULL << 20;
-  const std::uint64_t bytes = limit_bytes + 128 * kMiB + 2 * initramfs_bytes;
+  const std::uint64_t bytes =
+      std::max(limit_bytes + 128 * kMiB + initramfs_bytes + tree_ram_bytes, 2 * tree_ram_bytes + 128 * kMiB);
   const std::uint64_t two_mib = 2 * kMiB;
   return (bytes + two_mib - 1) / two_mib * 2;
 }

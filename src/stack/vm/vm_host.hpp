@@ -23,9 +23,13 @@ std::optional<std::uint64_t> host_tsc_khz();
 // The parsing half, for tests: the "cpu MHz" of the first processor in `cpuinfo`.
 std::optional<std::uint64_t> tsc_khz_from_cpuinfo(const std::string& cpuinfo);
 
-// Guest RAM in MiB: limits.memory + 128 MiB for the kernel and the agent + twice the
-// initramfs (it is held compressed and unpacked into the guest's RAM), rounded up to 2 MiB.
-std::uint64_t guest_memory_mib(std::uint64_t limit_bytes, std::uint64_t initramfs_bytes);
+// Guest RAM in MiB, rounded up to 2 MiB: limits.memory + 128 MiB for the kernel and the
+// agent + the initramfs as loaded (`initramfs_bytes`, freed once unpacked) + the tree it
+// unpacks to (`tree_ram_bytes`, base_initramfs_ram_bytes plus the run's mounts); and at
+// least twice that tree plus 128 MiB, because the kernel's rootfs (a tmpfs) may fill only
+// half the RAM. RAM a guest never touches costs the host nothing; the gate itself stays
+// bounded by limits.memory in its cgroup.
+std::uint64_t guest_memory_mib(std::uint64_t limit_bytes, std::uint64_t initramfs_bytes, std::uint64_t tree_ram_bytes);
 // vCPUs for limits.cpus: ceil, at least 1, at most `max` (the host's CPU count if 0).
 unsigned guest_vcpus(double cpus, unsigned max = 0);
 

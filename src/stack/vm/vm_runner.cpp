@@ -142,7 +142,7 @@ std::string describe_vm(const Vmm& vmm, const RunRequest& request) {
   spec.run_dir = scratch.path();
   spec.kernel = kernel.path;
   spec.initramfs = vm_run_dir(request.cache_dir, request.run_id) / "initramfs.cpio";
-  spec.memory_mib = guest_memory_mib(profile.limits.memory, 0);
+  spec.memory_mib = guest_memory_mib(profile.limits.memory, 0, 0);
   spec.vcpus = guest_vcpus(profile.limits.cpus);
   spec.kvm = kvm_status().usable;
   spec.cmdline = kernel_cmdline(host_tsc_khz(), vmm.reboot_method(), vmm.extra_cmdline());
@@ -215,7 +215,12 @@ RunOutcome run_vm(const Vmm& vmm, const RunRequest& request) {
   write_run_initramfs(base, job, request.mounts, spec.initramfs);
   struct stat st{};
   if (::stat(spec.initramfs.c_str(), &st) != 0) throw sys_error("stat", spec.initramfs.string());
-  spec.memory_mib = guest_memory_mib(profile.limits.memory, static_cast<std::uint64_t>(st.st_size));
+  // The run's part (job, mounts) is not compressed: it unpacks to about its size.
+  const auto run_bytes = static_cast<std::uint64_t>(st.st_size);
+  struct stat base_st {};
+  const std::uint64_t base_bytes = ::stat(base.c_str(), &base_st) == 0 ? static_cast<std::uint64_t>(base_st.st_size) : 0;
+  const std::uint64_t tree_ram = base_initramfs_ram_bytes(base) + (run_bytes > base_bytes ? run_bytes - base_bytes : 0);
+  spec.memory_mib = guest_memory_mib(profile.limits.memory, run_bytes, tree_ram);
   spec.vcpus = guest_vcpus(profile.limits.cpus);
   spec.kvm = kvm;
   spec.cmdline = kernel_cmdline(host_tsc_khz(), vmm.reboot_method(), vmm.extra_cmdline());
