@@ -79,7 +79,7 @@ vm::ExitReport run(const vm::Job& job, FrameWriter& frames) {
   if (job.loopback) loopback_up();
   const GateCgroup cgroup = make_gate_cgroup(job);
   make_cwd(job);
-  write_etc_hosts(job);
+  write_etc_files(job);
   apply_readonly(job);
   const GatePlan plan = plan_gate(job, cgroup.procs);
   const GateProcess gate = start_gate(plan);

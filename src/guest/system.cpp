@@ -116,17 +116,21 @@ void mount_system(const vm::Job& job) {
   for (const char* p : kReadonlyProc) bind_readonly(p, true);
 }
 
-void write_etc_hosts(const vm::Job& job) {
+void write_etc_files(const vm::Job& job) {
   ensure_dir("/etc", 0755);
-  if (::unlink("/etc/hosts") != 0 && errno != ENOENT) throw_errno("unlink /etc/hosts", errno);
-  const int fd = ::open("/etc/hosts", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) throw_errno("create /etc/hosts", errno);
-  const std::string text = etc_hosts(job.hostname);
-  const ssize_t w = ::write(fd, text.data(), text.size());
-  const int e = errno;
-  ::fchmod(fd, 0644);
-  ::close(fd);
-  if (w != static_cast<ssize_t>(text.size())) throw_errno("write /etc/hosts", w < 0 ? e : EIO);
+  for (const EtcFile& f : etc_files(job.hostname)) {
+    const std::string path = "/etc/" + f.name;
+    // Whatever the image has there goes, a symlink included: the new file is never written
+    // through one.
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("unlink " + path, errno);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("create " + path, errno);
+    const ssize_t w = ::write(fd, f.text.data(), f.text.size());
+    const int e = errno;
+    ::fchmod(fd, 0644);
+    ::close(fd);
+    if (w != static_cast<ssize_t>(f.text.size())) throw_errno("write " + path, w < 0 ? e : EIO);
+  }
 }
 
 void make_cwd(const vm::Job& job) {

@@ -24,9 +24,9 @@ void mount_dev();
 // /proc, /sys (read-only), /dev/pts, /dev/shm, /tmp, the /dev/fd links, and read-only
 // views of the /proc entries that reach into the guest kernel.
 void mount_system(const vm::Job& job);
-// /etc/hosts (etc_hosts(job.hostname)) in place of what the image has: the guest's root
-// is its own RAM, so a symlink there is simply replaced.
-void write_etc_hosts(const vm::Job& job);
+// /etc/hosts and /etc/hostname (etc_files(job.hostname)) in place of what the image has:
+// the guest's root is its own RAM, so a symlink there is simply replaced.
+void write_etc_files(const vm::Job& job);
 // run.cwd and its parents, made (root's, 0755) where the image lacks them, as runc, runsc
 // and the native stack make them.
 void make_cwd(const vm::Job& job);

@@ -74,8 +74,9 @@ std::optional<std::string> image_home(const std::filesystem::path& tree, std::ui
 }
 
 void apply_image_environment(Profile& profile, const std::filesystem::path& tree) {
-  if (profile.run.env.count("HOME") != 0) return;
-  profile.run.env["HOME"] = image_home(tree, profile.run.uid).value_or("/");
+  if (profile.run.env.count("HOME") == 0) profile.run.env["HOME"] = image_home(tree, profile.run.uid).value_or("/");
+  // Docker and Kubernetes set it from the container's hostname; the other stacks did not.
+  if (profile.run.env.count("HOSTNAME") == 0) profile.run.env["HOSTNAME"] = profile.run.hostname;
 }
 
 }  // namespace gatebox

@@ -14,9 +14,10 @@ namespace gatebox {
 // file is not a regular file of at most 1 MiB.
 std::optional<std::string> image_home(const std::filesystem::path& tree, std::uint32_t uid);
 
-// Sets HOME in run.env where the profile does not: the user's home from the image's
-// /etc/passwd, else "/" (Docker's rule, which docker and gVisor applied on their own and
-// native and the VMs did not).
+// Sets HOME and HOSTNAME in run.env where the profile does not: HOME the user's home from
+// the image's /etc/passwd, else "/" (Docker's rule, which docker and gVisor applied on
+// their own and native and the VMs did not); HOSTNAME run.hostname (which Docker and the
+// kubelet set, and the other stacks did not).
 void apply_image_environment(Profile& profile, const std::filesystem::path& tree);
 
 }  // namespace gatebox

@@ -13,4 +13,10 @@ std::string etc_hosts(std::string_view hostname) {
   return text;
 }
 
+std::vector<EtcFile> etc_files(std::string_view hostname) {
+  std::string name(hostname);
+  name += '\n';
+  return {{"hosts", etc_hosts(hostname)}, {"hostname", std::move(name)}};
+}
+
 }  // namespace gatebox

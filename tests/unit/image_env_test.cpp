@@ -41,13 +41,23 @@ TEST_SUITE("rootfs::image_env") {
     CHECK(p.run.env.at("HOME") == "/nonexistent");
   }
 
-  TEST_CASE("the profile's own HOME wins") {
+  TEST_CASE("the profile's own HOME and HOSTNAME win") {
     Tree t;
     t.passwd("nobody:x:65534:65534::/home:/bin/false\n");
     Profile p;
     p.run.env["HOME"] = "/work";
+    p.run.env["HOSTNAME"] = "mine";
     apply_image_environment(p, t.root);
     CHECK(p.run.env.at("HOME") == "/work");
+    CHECK(p.run.env.at("HOSTNAME") == "mine");
+  }
+
+  TEST_CASE("HOSTNAME is run.hostname, as Docker and the kubelet set it") {
+    Tree t;
+    Profile p;
+    p.run.hostname = "ci-gate";
+    apply_image_environment(p, t.root);
+    CHECK(p.run.env.at("HOSTNAME") == "ci-gate");
   }
 
   TEST_CASE("a hostile or odd /etc/passwd is never followed out of the tree, nor trusted") {

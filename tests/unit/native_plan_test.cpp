@@ -144,8 +144,13 @@ TEST_SUITE("native::plan") {
     Fixture f;
     f.profile.verdict.file = "/gatebox/out/verdict.json";
     SetupPlan p = f.plan();
-    REQUIRE(find(p, "tmp") != nullptr);
-    CHECK(find(p, "tmp")->mode == 01777);
+    const MountOp* tmp = find(p, "tmp");
+    REQUIRE(tmp != nullptr);
+    // A tmpfs of its own as on every stack: limits.disk, exec, nosuid, nodev, sticky.
+    CHECK(tmp->kind == OpKind::tmpfs);
+    CHECK(tmp->flags == (MS_NOSUID | MS_NODEV));
+    CHECK(tmp->data.find("size=" + std::to_string(f.profile.limits.disk)) == 0);
+    CHECK(tmp->data.find("mode=1777") != std::string::npos);
     REQUIRE(find(p, "gatebox/out") != nullptr);
     CHECK(find(p, "gatebox/out")->mode == 01777);
     CHECK(p.verdict_file == "/gatebox/out/verdict.json");

@@ -58,6 +58,9 @@ nlohmann::json render_container_create(const ContainerSpecInput& in) {
       {"NanoCpus", static_cast<std::int64_t>(std::llround(p.limits.cpus * 1e9))},
       {"Ulimits", {{{"Name", "nofile"}, {"Soft", nofile}, {"Hard", nofile}}}},
       {"Tmpfs", tmpfs},
+      // Docker's /etc/hosts names the hostname only on networks that give an address; every
+      // other stack maps it to 127.0.1.1 (stack/etc_files), so a gate can resolve itself.
+      {"ExtraHosts", {p.run.hostname + ":127.0.1.1"}},
       {"ShmSize", std::min<std::uint64_t>(p.limits.disk, 64ULL << 20)},
       {"IpcMode", "private"},
       // Docker's default on a cgroup v1 host is the host's cgroup namespace: the gate would

@@ -131,15 +131,19 @@ class GvisorRunDir {
   fs::path verdict() const { return dir_ / "verdict"; }
   fs::path scratch() const { return dir_ / "scratch"; }
 
-  // /etc/hosts for the sandbox (etc_hosts()), a file of this run dir bound read-only.
-  fs::path write_hosts(const std::string& hostname) {
-    const fs::path file = dir_ / "hosts";
-    const std::string text = etc_hosts(hostname);
-    Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!fd) throw sys_error("create", file.string());
-    write_all(fd.get(), text.data(), text.size(), file);
-    if (::fchmod(fd.get(), 0644) != 0) throw sys_error("chmod", file.string());
-    return file;
+  // The sandbox's files of /etc (etc_files()), in a directory of this run dir whose files
+  // are bound read-only. Returns the directory.
+  fs::path write_etc_files(const std::string& hostname) {
+    const fs::path etc = dir_ / "etc";
+    make_dirs(etc, 0755);
+    for (const EtcFile& f : etc_files(hostname)) {
+      const fs::path file = etc / f.name;
+      Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+      if (!fd) throw sys_error("create", file.string());
+      write_all(fd.get(), f.text.data(), f.text.size(), file);
+      if (::fchmod(fd.get(), 0644) != 0) throw sys_error("chmod", file.string());
+    }
+    return etc;
   }
   fs::path root() const { return dir_ / "root"; }
 
@@ -267,7 +271,7 @@ class GvisorStack final : public Stack {
     const BundleInput bundle{request.profile, "<run dir>/root",
                              request.seccomp, request.mounts,
                              request.run_id, request.profile.verdict.file.empty() ? "" : "<run dir>/verdict", true,
-                             "<run dir>/hosts"};
+                             "<run dir>/etc"};
     return fmt::format("runsc --platform={} --network=none --overlay2=root:memory run --bundle <run dir>/bundle {}\n"
                        "config.json:\n{}",
                        request.profile.stack.gvisor.platform, request.run_id, render_oci_config(bundle).dump(2));
@@ -313,9 +317,9 @@ class GvisorStack final : public Stack {
       verdict_source = dir.verdict().string();
     }
     const fs::path root = dir.mount_root_overlay(fs::absolute(request.rootfs.dir));
-    const fs::path hosts = dir.write_hosts(profile.run.hostname);
+    const fs::path etc = dir.write_etc_files(profile.run.hostname);
     const BundleInput bundle{profile, root, request.seccomp, request.mounts, request.run_id, verdict_source,
-                             features.overlay2 || features.overlay, hosts.string()};
+                             features.overlay2 || features.overlay, etc.string()};
     write_oci_config(dir.bundle(), render_oci_config(bundle));
 
     RunscCommand cmd{binary,

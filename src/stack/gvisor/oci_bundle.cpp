@@ -10,6 +10,7 @@
 #include "policy/oci_seccomp.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "stack/etc_files.hpp"
 
 namespace gatebox {
 namespace {
@@ -84,7 +85,11 @@ json render_oci_config(const BundleInput& in) {
   };
 
   json mounts = system_mounts(p);
-  if (!in.hosts_source.empty()) mounts.push_back(bind_mount(in.hosts_source, "/etc/hosts", true));
+  if (!in.etc_source.empty()) {
+    for (const EtcFile& f : etc_files(p.run.hostname)) {
+      mounts.push_back(bind_mount(in.etc_source + "/" + f.name, "/etc/" + f.name, true));
+    }
+  }
   if (!p.verdict.file.empty() && !in.verdict_source.empty()) {
     mounts.push_back(bind_mount(in.verdict_source, parent_of(p.verdict.file), false));
   }

@@ -28,8 +28,9 @@ struct BundleInput {
   // needs root.readonly = false, or the overlay refuses writes with EROFS. Without an
   // overlay the root stays read-only.
   bool overlay = true;
-  // A host file (etc_hosts(), in the run dir) bound read-only at /etc/hosts; empty: none.
-  std::string hosts_source;
+  // A host directory (in the run dir) holding etc_files(), each bound read-only at
+  // /etc/<name>; empty: none.
+  std::string etc_source;
 };
 
 // linux.cgroupsPath of a run: one parent for every gatebox run, so leftovers are findable.

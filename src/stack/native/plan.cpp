@@ -129,7 +129,13 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
 
   add_proc(plan.ops);
   add_dev(plan.ops, p.limits.disk);
-  add_writable_dir(plan.ops, "/tmp");
+  // /tmp as every other stack has it: a tmpfs of its own (limits.disk, inodes bounded),
+  // exec allowed, nosuid, nodev. Writes elsewhere stay bounded by the scratch tmpfs.
+  MountOp tmp = op(OpKind::tmpfs, "tmp", "/tmp");
+  tmp.data = plan.scratch_data;
+  tmp.data.replace(tmp.data.rfind("mode="), std::string::npos, "mode=1777");
+  tmp.flags = kNoSuidDev;
+  plan.ops.push_back(tmp);
   if (!p.verdict.file.empty()) {
     const std::string dir = parent_of(p.verdict.file);
     if (dir != "/") add_writable_dir(plan.ops, dir);
@@ -158,9 +164,11 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
     plan.ops.push_back(cwd);
   }
 
-  MountOp hosts = op(OpKind::file, "/etc/hosts", "/etc/hosts");
-  hosts.data = etc_hosts(p.run.hostname);
-  plan.ops.push_back(hosts);
+  for (EtcFile& f : etc_files(p.run.hostname)) {
+    MountOp file = op(OpKind::file, "/etc/" + f.name, "/etc/" + f.name);
+    file.data = std::move(f.text);
+    plan.ops.push_back(std::move(file));
+  }
 
   plan.hostname = p.run.hostname;
   plan.loopback = p.network.mode == NetworkMode::loopback;
