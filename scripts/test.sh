@@ -75,6 +75,9 @@ fi
       case $line in *=*) export "${line?}" ;; esac
     done < <(tests/k8s/cluster.sh env)
   fi
+  # The corpus cases need the corpus rootfs, built below: this waits for that build (its
+  # lock), or makes it if the cluster came first.
+  tests/corpus/build.sh >/dev/null 2>&1 || true
   # Two lanes side by side on the test cluster (a namespace each); one case at a time on
   # another cluster, whose Jobs the leftover check looks for in every namespace.
   k8s_jobs=1
@@ -83,6 +86,16 @@ fi
     "$@" >"$work/k8s-ctest.log" 2>&1
 ) &
 k8s_pid=$!
+
+# The real-gate corpus rootfs (tests/corpus/build.sh: Debian 12 with gcc, python3-pytest,
+# golang-go, nodejs; ≈ 4 min to build once, then cached in /var/cache/gatebox-corpus). The
+# corpus and fingerprint cases skip, with the reason, when it cannot be built here.
+corpus_start=$SECONDS
+if corpus=$(tests/corpus/build.sh); then
+  echo "test: corpus rootfs $corpus ($((SECONDS - corpus_start)) s)"
+else
+  echo "test: the corpus rootfs could not be built (above): the corpus cases will skip" >&2
+fi
 
 # -j4: each stack's cases hold that stack's lock (tests/e2e/CMakeLists.txt; the VM stacks'
 # two), so up to four suites run side by side: they wait on daemons, guests and timers

@@ -1,0 +1,3 @@
+module corpus.example/gate
+
+go 1.19
