@@ -94,17 +94,23 @@ constexpr std::array docker_unconditional = {
 constexpr std::array<std::uint64_t, 5> docker_personalities = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 
 // Docker lets every socket family through except AF_ALG (38) and AF_VSOCK (40); it writes
-// that as three alternatives.
+// that as three alternatives, the last "family > 40" on the whole 64-bit register. The
+// kernel reads the family as an int: 0x1_0000_0028 passes "> 40" and is AF_VSOCK. So the
+// families above AF_VSOCK are named one by one (up to AF_MCTP, 45, the last in Linux 6.x):
+// each comparison is then exact, and no value with high bits set matches any of them.
 constexpr int af_alg = 38;
 constexpr int af_nfc = 39;
 constexpr int af_vsock = 40;
+constexpr int af_last = 45;
 
 std::vector<SyscallRule> make_default() {
   std::vector<SyscallRule> rules;
   for (std::string_view name : docker_unconditional) rules.push_back({std::string(name), {}, 0});
   rules.push_back({"socket", {{0, af_alg, 0, Op::lt}}, 0});
   rules.push_back({"socket", {{0, af_nfc, 0, Op::eq}}, 0});
-  rules.push_back({"socket", {{0, af_vsock, 0, Op::gt}}, 0});
+  for (int family = af_vsock + 1; family <= af_last; ++family) {
+    rules.push_back({"socket", {{0, static_cast<std::uint64_t>(family), 0, Op::eq}}, 0});
+  }
   for (std::uint64_t persona : docker_personalities) rules.push_back({"personality", {{0, persona, 0, Op::eq}}, 0});
   rules.push_back({"clone", {{0, namespace_flags, 0, Op::masked_eq}}, 0});
   rules.push_back({"clone3", {}, enosys});

@@ -147,6 +147,12 @@ const std::vector<Pattern>& patterns() {
        {AF_VSOCK, SOCK_STREAM, 0}, deny, deny},
       {"socket(AF_XDP, SOCK_RAW, 0)", "libxdp: a family above AF_VSOCK, allowed like every one Docker does not name",
        "socket", {AF_XDP, SOCK_RAW, 0}, allow, deny},
+      {"socket(1 << 32 | AF_VSOCK, ...)", "hostile: the kernel reads an int, so this is AF_VSOCK; a 64-bit \"> 40\" passed it",
+       "socket", {(1ULL << 32) | AF_VSOCK, SOCK_STREAM, 0}, deny, deny},
+      {"socket(1 << 32 | AF_ALG, ...)", "hostile: AF_ALG with high bits set", "socket",
+       {(1ULL << 32) | AF_ALG, SOCK_SEQPACKET, 0}, deny, deny},
+      {"socket(1 << 32 | AF_INET, ...)", "no real caller: denied, since no exact family matches", "socket",
+       {(1ULL << 32) | AF_INET, SOCK_STREAM, 0}, deny, deny},
       // personality: the personas Docker lists, and nothing that changes the address space.
       {"personality(0xffffffff)", "the sanitizer runtimes (compiler-rt) reading the persona", "personality",
        {0xffffffff}, allow, deny},

@@ -23,7 +23,7 @@ user="0:0"
 [ "$GATEBOX_STACK" != kubernetes ] || user="65534:65534"
 
 calls=(unshare-mount unshare-net setns userfaultfd io_uring_setup perf_event_open kexec_load
-  open_by_handle_at clone3 socket-vsock socket-alg x32 int80 chroot)
+  open_by_handle_at clone3 socket-vsock socket-alg socket-vsock-wide socket-alg-wide x32 int80 chroot)
 
 make_profile syscalls <<EOF2
 name = "e2e-hostile-syscalls"
@@ -41,7 +41,8 @@ expect_exit 0
 expect_stdout_has "probed-$MARKER"
 for call in "${calls[@]}"; do
   line=$(grep -E "^$call " "$T/stdout") || fail "sysprobe printed no line for $call"
-  if [ "$GATEBOX_STACK" = kubernetes ] && { [ "$call" = io_uring_setup ] || [ "$call" = socket-vsock ] || [ "$call" = int80 ]; }; then
+  if [ "$GATEBOX_STACK" = kubernetes ] && { [ "$call" = io_uring_setup ] || [ "$call" = socket-vsock ] ||
+    [ "$call" = socket-vsock-wide ] || [ "$call" = int80 ]; }; then
     # The cluster's RuntimeDefault profile decides these (containerd 1.6's allows all three;
     # the operator's Localhost profile can refuse them): reported, not asserted.
     echo "NOTE: kubernetes (RuntimeDefault): $line"
