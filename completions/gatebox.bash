@@ -164,7 +164,7 @@ _gatebox()
         '') _gatebox_add "$_gatebox_commands" ;;
         run|bench) ((npos == 0)) && _gatebox_files '*.toml' ;;
         export)
-            if ((npos == 0)); then _gatebox_add 'kubernetes'; elif ((npos == 1)); then _gatebox_files '*.toml'; fi
+            if ((npos == 0)); then _gatebox_add 'kubernetes seccomp'; elif ((npos == 1)); then _gatebox_files '*.toml'; fi
             ;;
         validate) _gatebox_files '*.toml' ;;
         cache) ((npos == 0)) && _gatebox_add 'list prune clear' ;;

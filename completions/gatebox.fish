@@ -60,7 +60,7 @@ complete -c gatebox -n __fish_use_subcommand -a validate -d 'Check profiles'
 complete -c gatebox -n __fish_use_subcommand -a stacks -d 'Which stacks work on this host, and why not'
 complete -c gatebox -n __fish_use_subcommand -a probe -d 'Which kernel features a gate can use in each stack'
 complete -c gatebox -n __fish_use_subcommand -a bench -d "Measure a profile's cost per evaluation on each stack"
-complete -c gatebox -n __fish_use_subcommand -a export -d 'Print what a stack would submit (the kubernetes Job)'
+complete -c gatebox -n __fish_use_subcommand -a export -d 'Print what a stack would submit (the kubernetes Job, the seccomp profile)'
 complete -c gatebox -n __fish_use_subcommand -a cache -d 'Manage the rootfs cache'
 complete -c gatebox -n __fish_use_subcommand -a help -d 'Show help for a command'
 
@@ -114,10 +114,11 @@ complete -c gatebox -n '__fish_seen_subcommand_from cache' -l older-than -x -d '
 # help COMMAND
 complete -c gatebox -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from run validate stacks probe bench export cache' -a 'run validate stacks probe bench export cache'
 
-# export kubernetes PROFILE [options] [-- ARGV...]
+# export kubernetes|seccomp PROFILE [options] [-- ARGV...]
 set -l export '__fish_seen_subcommand_from export; and not __gatebox_after_dashdash'
-complete -c gatebox -n "$export; and not __fish_seen_subcommand_from kubernetes" -a kubernetes -d 'The Job manifest'
-complete -c gatebox -n "$export; and __fish_seen_subcommand_from kubernetes" -a '(__gatebox_profiles)' -d Profile
+complete -c gatebox -n "$export; and not __fish_seen_subcommand_from kubernetes seccomp" -a kubernetes -d 'The Job manifest'
+complete -c gatebox -n "$export; and not __fish_seen_subcommand_from kubernetes seccomp" -a seccomp -d 'The seccomp filter as an OCI profile'
+complete -c gatebox -n "$export; and __fish_seen_subcommand_from kubernetes seccomp" -a '(__gatebox_profiles)' -d Profile
 complete -c gatebox -n $export -s s -l stack -x -a 'kubernetes' -d 'Accepted for symmetry with run'
 complete -c gatebox -n $export -l set -x -a '(__gatebox_keys)' -d 'Override a profile key: KEY=VALUE (TOML)'
 complete -c gatebox -n $export -s m -l mount -r -F -d 'Add a read-only mount SRC:DST[:ro]'

@@ -120,8 +120,12 @@ int cli_main(int argc, char** argv) {
     std::string export_format;
     bool export_no_push = false;
     CLI::App* export_cmd = app.add_subcommand(
-        "export", "Print what a stack would submit: gatebox export kubernetes PROFILE (the Job manifest)");
-    export_cmd->add_option("FORMAT", export_format, "kubernetes")->required()->check(CLI::IsMember({"kubernetes"}));
+        "export",
+        "Print what a stack would submit: gatebox export kubernetes PROFILE (the Job manifest), gatebox export "
+        "seccomp PROFILE (the seccomp filter as an OCI profile, e.g. for the kubelet's Localhost profiles)");
+    export_cmd->add_option("FORMAT", export_format, "kubernetes | seccomp")
+        ->required()
+        ->check(CLI::IsMember({"kubernetes", "seccomp"}));
     add_run_options(*export_cmd, export_opts);
     export_cmd->add_flag("--no-push", export_no_push,
                          "Do not push the rootfs image to stack.kubernetes.registry; only compute its digest");

@@ -1,14 +1,19 @@
 // `gatebox export kubernetes PROFILE`: what `run` would submit to a cluster, printed for
 // users who submit through their own tooling. The same stages as `run` up to the stack
 // (profile, site policy, seccomp, mounts, rootfs), then the stack's manifest instead of a
-// run.
+// run. `gatebox export seccomp PROFILE`: the profile's seccomp policy as an OCI seccomp
+// profile, the one runc, crun and containerd read: what a cluster's nodes install as the
+// Localhost profile that gives the kubernetes stack the same filter as the others.
 #include <unistd.h>
 
 #include <cstdio>
+#include <iostream>
+#include <optional>
 
 #include "cli/cli.hpp"
 #include "log/console.hpp"
 #include "policy/mounts.hpp"
+#include "policy/oci_seccomp.hpp"
 #include "policy/seccomp.hpp"
 #include "policy/site_policy.hpp"
 #include "profile/loader.hpp"
@@ -20,8 +25,30 @@
 
 namespace gatebox {
 
+namespace {
+
+int export_seccomp(const RunOptions& options) {
+  Profile profile = load_profile(options.profile, options.overrides);
+  const SitePolicy site_policy = load_site_policy();
+  apply_site_defaults(site_policy, profile);
+  enforce_site_policy(site_policy, profile, resolve_mounts(profile));
+  const SeccompPolicy seccomp = resolve_seccomp(profile.seccomp);
+  const std::optional<nlohmann::json> oci = render_oci_seccomp(seccomp);
+  if (!oci) {
+    throw make_error(ExitCode::bad_input, "{}: seccomp.profile = \"unconfined\" has no filter to export",
+                     options.profile);
+  }
+  std::cout << oci->dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
 int export_command(const RunOptions& options, const std::string& format, bool push) {
-  if (format != "kubernetes") throw make_error(ExitCode::usage, "cannot export '{}': the only format is kubernetes", format);
+  if (format == "seccomp") return export_seccomp(options);
+  if (format != "kubernetes") {
+    throw make_error(ExitCode::usage, "cannot export '{}': the formats are kubernetes and seccomp", format);
+  }
   Console& console = Console::get();
   Overrides overrides = options.overrides;
   overrides.stack = "kubernetes";  // the stack's own rules apply (registry, non-root user, ...)

@@ -24,7 +24,7 @@ sha=$(sha256sum <"$OWN_IMAGE" | cut -d' ' -f1)
 # What the stack keeps for this rootfs besides the tree, one line each; nothing when none.
 kept_for_rootfs() {
   case $GATEBOX_STACK in
-    qemu | firecracker) ls "$GB_CACHE"/vm/initramfs-"$sha"-*.cpio.zst 2>/dev/null || true ;;
+    qemu | firecracker) ls "$GB_CACHE"/vm/initramfs-"$sha"-* 2>/dev/null || true ;;  # the image and its .ram record
     kubernetes) ls "$GB_CACHE"/kubernetes/layers/"$sha".*.tar 2>/dev/null || true ;;
     docker)
       if command -v docker >/dev/null; then
