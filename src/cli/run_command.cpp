@@ -147,7 +147,6 @@ int run_command(const RunOptions& options) {
     StackChoice choice = select_stack(*profile, site_policy, cache_dir, options.dry_run);
     std::unique_ptr<Stack>& stack = choice.stack;
     if (options.dry_run) return print_dry_run(*profile, choice, seccomp, mounts, cache_dir);
-    for (const std::string& line : stack->sweep(cache_dir)) console.detail("swept " + line);
     std::string seccomp_report_why;
     if (profile->seccomp.report && !stack->supports_seccomp_report()) {
       seccomp_report_why = seccomp_report_unavailable(stack->name());
@@ -165,6 +164,10 @@ int run_command(const RunOptions& options) {
     check_mount_targets(mounts, rootfs.dir);         // the same refusal on every stack
     check_interrupt();
     const double prepare_ms = ms_since(t0);
+    // What killed runs left (docker asks its daemon: a round trip of its own), timed apart
+    // from preparing the rootfs.
+    for (const std::string& line : stack->sweep(cache_dir)) console.detail("swept " + line);
+    const double sweep_ms = ms_since(t0) - prepare_ms;
 
     // Each stream is judged on its own: with stdout redirected, stderr may still be a terminal.
     LogSink logs(LogSink::Options{choose_log_format(options.log_format), profile->limits.output, options.log_file,
@@ -178,7 +181,8 @@ int run_command(const RunOptions& options) {
 
     const Verdict verdict = decide_verdict(*profile, outcome);  // an interruption is an error verdict there
     ReportInput in{*profile,       std::string(stack->name()), choice.why, verdict, outcome, logs.stats(),
-                   rootfs.sha256,  rootfs.cache_hit,           prepare_ms, ms_since(t0), seccomp_report_why};
+                   rootfs.sha256,  rootfs.cache_hit,           prepare_ms, ms_since(t0), seccomp_report_why,
+                   sweep_ms};
     if (logs.stats().truncated) {
       console.warn(fmt::format("output over limits.output ({}) was dropped", format_size(profile->limits.output)));
     }
