@@ -29,9 +29,9 @@ struct Fixture {
     rootfs.dir = "/cache/rootfs/abc";
     seccomp.unconfined = true;
   }
-  SetupPlan plan(bool root = true) {
+  SetupPlan plan(bool root = true, std::uint32_t id_base = 0) {
     RunRequest req{profile, rootfs, seccomp, mounts, logs, "/cache", "1-ab"};
-    return build_plan(req, PlanHost{root, "/cache/run/1-ab", 40, true});
+    return build_plan(req, PlanHost{root, "/cache/run/1-ab", 40, true, id_base});
   }
 };
 
@@ -57,7 +57,21 @@ TEST_SUITE("native::plan") {
     CHECK_FALSE(p.user_namespace);
     SetupPlan unpriv = f.plan(false);
     CHECK(unpriv.user_namespace);
+    CHECK(unpriv.unprivileged);
     CHECK(unpriv.overlay_data.find(",userxattr") != std::string::npos);
+  }
+
+  TEST_CASE("as root with an id range, a user namespace over the idmapped tree attached in the scratch tmpfs") {
+    Fixture f;
+    SetupPlan p = f.plan(true, 1U << 30);
+    CHECK(p.user_namespace);
+    CHECK_FALSE(p.unprivileged);
+    CHECK(p.id_base == 1U << 30);
+    // Relative to the scratch tmpfs, the child's working directory: the run dir's parents
+    // may be closed to the sandbox's ids.
+    CHECK(p.lower_dir == "lower");
+    CHECK(p.overlay_data == "lowerdir=lower,upperdir=upper,workdir=work,userxattr");
+    CHECK(describe_plan(p).find("ids 0-65535 are host ids 1073741824-1073807359") != std::string::npos);
   }
 
   TEST_CASE("a fresh /proc with host-revealing entries masked and kernel knobs read-only") {

@@ -194,6 +194,42 @@ int bind_checked(const MountOp& op, int target_fd, bool* source_changed) {
   return rc == 0 ? 0 : -e;
 }
 
+// Root with a user namespace: the scratch tmpfs, made with the new mount API from the plan's
+// "key=value,..." options, attached on the run dir through `run_dir_fd` (opened while this
+// process was still host root: the run dir's parents may be closed to its ids now), and
+// made the working directory. 0 or -errno.
+int mount_scratch_through_fd(const SetupPlan& plan, int run_dir_fd) {
+  int fs = ::fsopen("tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0) return -errno;
+  char options[256];
+  if (plan.scratch_data.size() >= sizeof options) {
+    ::close(fs);
+    return -ENAMETOOLONG;
+  }
+  std::memcpy(options, plan.scratch_data.c_str(), plan.scratch_data.size() + 1);
+  int rc = 0;
+  for (char* option = options; rc == 0 && option != nullptr && *option != '\0';) {
+    char* comma = std::strchr(option, ',');
+    if (comma != nullptr) *comma = '\0';
+    char* value = std::strchr(option, '=');
+    if (value != nullptr) *value++ = '\0';
+    rc = value != nullptr ? ::fsconfig(fs, FSCONFIG_SET_STRING, option, value, 0)
+                          : ::fsconfig(fs, FSCONFIG_SET_FLAG, option, nullptr, 0);
+    option = comma != nullptr ? comma + 1 : nullptr;
+  }
+  if (rc == 0) rc = ::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0);
+  int mnt = rc == 0 ? ::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) : -1;
+  int e = errno;
+  ::close(fs);
+  if (mnt < 0) return -e;
+  rc = ::move_mount(mnt, "", run_dir_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  if (rc == 0) rc = ::fchdir(mnt);
+  e = errno;
+  ::close(mnt);
+  ::close(run_dir_fd);
+  return rc == 0 ? 0 : -e;
+}
+
 // Carries out one MountOp. Returns 0, or -errno with *stage telling whether the target
 // could not be resolved (a rootfs problem) or a profile mount's source changed since it
 // was checked, rather than a mount failed.
@@ -253,6 +289,14 @@ int execute_op(int root_fd, const MountOp& op, SetupStage* stage) {
     if (!op.hardening) *stage = SetupStage::op_target;
     return fd;
   }
+  if (op.kind == OpKind::bind && op.detached_fd >= 0) {
+    // Made by the parent from the checked descriptor, flags already set on every mount.
+    int rc = ::move_mount(op.detached_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    int e = errno;
+    ::close(fd);
+    ::close(op.detached_fd);
+    return rc == 0 ? 0 : -e;
+  }
   if (op.kind == OpKind::bind && op.source_fd >= 0) {
     bool source_changed = false;
     int rc = bind_checked(op, fd, &source_changed);
@@ -301,10 +345,10 @@ void drop_bounding_set(const SetupPlan& plan, int setup_fd) {
   if (!gatebox::drop_bounding_set(plan.cap_last_cap)) fail(setup_fd, SetupStage::credentials);
 }
 
-// run.user's identity, no supplementary groups (none to drop in a user namespace, where
-// setgroups is denied), no capabilities; false (errno set) on failure.
+// run.user's identity, no supplementary groups (none to drop unprivileged, where setgroups
+// is denied), no capabilities; false (errno set) on failure.
 bool become_gate_user(const SetupPlan& plan) {
-  if (!plan.user_namespace && ::setgroups(0, nullptr) != 0) return false;
+  if (!plan.unprivileged && ::setgroups(0, nullptr) != 0) return false;
   if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) return false;
   if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) return false;
   return drop_capabilities();
@@ -381,10 +425,11 @@ bool hand_over_listener(ListenerHandoff* handoff, pid_t gate, const ChildChannel
     if (handoff == nullptr) {
       if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fail(setup_fd, SetupStage::seccomp);
     } else {
-      // init takes the listener with pidfd_getfd, which needs ptrace access. As root, init
-      // has CAP_SYS_PTRACE; in a user namespace it only has the same uid, and the gate
+      // init takes the listener with pidfd_getfd, which needs ptrace access. Without a user
+      // namespace, init has CAP_SYS_PTRACE; in one, its capabilities do not reach the gate's
+      // memory (which belongs to the host's namespace), only its uid does, and the gate
       // inherited init's "not dumpable", which would refuse it. Making the gate dumpable
-      // exposes it only to the invoking user's own processes, and only until execve, which
+      // exposes it only to processes of the same host uid, and only until execve, which
       // makes it dumpable anyway.
       if (plan.user_namespace && ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fail(setup_fd, SetupStage::seccomp);
       long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
@@ -488,6 +533,15 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   char go = 0;
   if (::read(ch.sync_read, &go, 1) != 1) fail(setup_fd, SetupStage::sync, -1, EPIPE);
   ::close(ch.sync_read);
+  // Root with a user namespace: this process is still host uid 0, which its namespace does
+  // not map (files it made would have no owner there). Its own root, the range's first id,
+  // it becomes now that the parent has written the map; it keeps its capabilities there.
+  int run_dir_fd = -1;
+  if (plan.id_base != 0) {
+    run_dir_fd = ::open(plan.run_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (run_dir_fd < 0) fail(setup_fd, SetupStage::scratch);
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) fail(setup_fd, SetupStage::namespaces);
+  }
   // Now inside its cgroup: a cgroup namespace rooted there hides the host's hierarchy.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail(setup_fd, SetupStage::namespaces);
   // Nothing mounted from here on may propagate back to the host.
@@ -495,11 +549,25 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ::umask(0);
 
-  if (::mount("tmpfs", plan.run_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, plan.scratch_data.c_str()) != 0) {
+  if (run_dir_fd >= 0) {
+    // Root with a user namespace: the scratch tmpfs becomes the working directory, and the
+    // plan's directories are relative to it.
+    int rc = mount_scratch_through_fd(plan, run_dir_fd);
+    if (rc != 0) fail(setup_fd, SetupStage::scratch, -1, -rc);
+  } else if (::mount("tmpfs", plan.run_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, plan.scratch_data.c_str()) != 0) {
     fail(setup_fd, SetupStage::scratch);
   }
   for (const std::string* dir : {&plan.upper_dir, &plan.work_dir, &plan.root_dir}) {
     if (::mkdir(dir->c_str(), 0755) != 0) fail(setup_fd, SetupStage::scratch);
+  }
+  // Root with a user namespace: the idmapped tree the parent made, attached in this mount
+  // namespace (a detached mount may be moved into it by whoever may mount here).
+  if (plan.lower_fd >= 0) {
+    if (::mkdir(plan.lower_dir.c_str(), 0755) != 0 ||
+        ::move_mount(plan.lower_fd, "", AT_FDCWD, plan.lower_dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      fail(setup_fd, SetupStage::overlay);
+    }
+    ::close(plan.lower_fd);
   }
   if (::mount("overlay", plan.root_dir.c_str(), "overlay", MS_NOSUID | MS_NODEV, plan.overlay_data.c_str()) != 0) {
     fail(setup_fd, SetupStage::overlay);

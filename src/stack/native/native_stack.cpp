@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,11 +16,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <optional>
+#include <vector>
 
 #include "log/console.hpp"
 #include "stack/native/cgroup.hpp"
 #include "stack/native/child.hpp"
+#include "stack/native/idmap.hpp"
 #include "stack/native/plan.hpp"
 #include "stack/native/supervisor.hpp"
 #include "util/command_line.hpp"
@@ -87,6 +92,31 @@ void write_file(const std::string& path, const std::string& text) {
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) throw sys_error("write", path);
 }
 
+// Root with a user namespace (plan.id_base): each profile mount as a detached mount made
+// here, from the descriptor its check opened, with its flags set on every mount below it
+// (recursively read-only if asked, nosuid, nodev); the child attaches it. The sandbox's ids
+// could not walk to a source below a directory closed to them (a 0700 home). Returns the
+// descriptors, which must outlive the clone.
+std::vector<Fd> detach_profile_mounts(SetupPlan& plan) {
+  std::vector<Fd> out;
+  if (plan.id_base == 0) return out;
+  for (MountOp& op : plan.ops) {
+    if (op.kind != OpKind::bind || op.source_fd < 0) continue;
+    Fd tree(static_cast<int>(
+        ::open_tree(op.source_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
+    if (!tree) throw sys_error("open_tree", op.what);
+    struct mount_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (op.readonly ? MOUNT_ATTR_RDONLY : 0);
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+      throw sys_error("mount_setattr", op.what);
+    }
+    op.detached_fd = tree.get();
+    out.push_back(std::move(tree));
+  }
+  return out;
+}
+
 // Not root: the sandbox's run.uid/gid are the invoking user, and nobody else exists.
 void map_ids(pid_t pid, const Profile& profile) {
   const std::string base = fmt::format("/proc/{}/", pid);
@@ -110,7 +140,8 @@ class NativeStack final : public Stack {
     const bool root = ::geteuid() == 0;
     std::string blocker = userns_blocker();
     a.details.emplace_back("user namespaces", blocker.empty() ? "available" : "unavailable");
-    a.details.emplace_back("mode", root ? "root (no user namespace)" : "unprivileged (user namespace)");
+    a.details.emplace_back("mode", root ? "root (user namespace: ids are an unprivileged host range)"
+                                        : "unprivileged (user namespace)");
     if (!has_filesystem("overlay")) {
       a.reason = "the kernel has no overlayfs (modprobe overlay)";
       return a;
@@ -152,7 +183,29 @@ class NativeStack final : public Stack {
                                       cg_host.unusable_reason.empty() ? "no cgroup hierarchy" : cg_host.unusable_reason));
     }
     RunDir run_dir(request.cache_dir, request.run_id);
-    SetupPlan plan = build_plan(request, PlanHost{root, run_dir.path(), cap_last_cap(), cgroup != nullptr});
+    // As root, the sandbox gets a user namespace of its own too: its ids are an unprivileged
+    // host range, and the tree is idmapped onto it. Where that cannot be done (an old kernel,
+    // a cache on a file system without idmapped mounts, ids beyond the range), uid 0 in the
+    // sandbox stays host uid 0 without capabilities, and gatebox says so.
+    std::optional<Fd> lower;
+    std::uint32_t id_base = 0;
+    if (root) {
+      std::string why;
+      if (profile.run.uid >= kSandboxIds || profile.run.gid >= kSandboxIds) {
+        why = fmt::format("run.user {}:{} is beyond the {} ids it maps", profile.run.uid, profile.run.gid, kSandboxIds);
+      } else {
+        id_base = pick_id_base();
+        lower = idmapped_tree(request.rootfs.dir, id_base, why);
+      }
+      if (!lower) {
+        id_base = 0;
+        Console::get().warn(fmt::format("the sandbox has no user namespace ({}): uid {} inside is host uid {} "
+                                        "(without capabilities)", why, profile.run.uid, profile.run.uid));
+      }
+    }
+    SetupPlan plan = build_plan(request, PlanHost{root, run_dir.path(), cap_last_cap(), cgroup != nullptr, id_base});
+    std::vector<Fd> detached = detach_profile_mounts(plan);
+    if (lower) plan.lower_fd = lower->get();
     plan.own_command_line = own_command_line_area();
 
     Pipe sync = make_pipe(), setup = make_pipe(), status = make_pipe();
@@ -170,7 +223,7 @@ class NativeStack final : public Stack {
     }
 
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
-    if (!root) flags |= CLONE_NEWUSER;
+    if (plan.user_namespace) flags |= CLONE_NEWUSER;
     const pid_t parent = ::getpid();
     // clone without CLONE_VM behaves like fork: the child gets a copy of the plan.
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -195,7 +248,10 @@ class NativeStack final : public Stack {
     err.write.reset();
     notify_write.reset();
 
+    lower.reset();  // the child has its copies
+    detached.clear();
     if (!root) map_ids(pid, profile);
+    if (plan.id_base != 0) map_id_range(pid, plan.id_base);
     if (cgroup) cgroup->add_process(pid);
     if (::write(sync.write.get(), "g", 1) != 1) throw sys_error("write", "sandbox sync pipe");
     sync.write.reset();

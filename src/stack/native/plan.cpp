@@ -120,12 +120,19 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   // Inodes are bounded too: empty files cost no blocks, so size alone does not stop an inode bomb.
   plan.scratch_data = fmt::format("size={},nr_inodes={},mode=0700", p.limits.disk,
                                   std::max<std::uint64_t>(p.limits.disk / 4096, 4096));
-  plan.upper_dir = host.run_dir + "/upper";
-  plan.work_dir = host.run_dir + "/work";
-  plan.root_dir = host.run_dir + "/root";
-  plan.overlay_data = overlay_options(request.rootfs.dir.string(), plan.upper_dir, plan.work_dir);
+  // Root with a user namespace: relative to the scratch tmpfs, the child's working directory.
+  const std::string scratch = host.root && host.id_base != 0 ? "" : host.run_dir + "/";
+  plan.upper_dir = scratch + "upper";
+  plan.work_dir = scratch + "work";
+  plan.root_dir = scratch + "root";
+  plan.user_namespace = !host.root || host.id_base != 0;
+  plan.unprivileged = !host.root;
+  plan.id_base = host.root ? host.id_base : 0;
+  if (plan.id_base != 0) plan.lower_dir = "lower";
+  plan.overlay_data = overlay_options(plan.lower_dir.empty() ? request.rootfs.dir.string() : plan.lower_dir,
+                                      plan.upper_dir, plan.work_dir);
   // In a user namespace overlayfs cannot write trusted.* xattrs; user.* ones on tmpfs work.
-  if (!host.root) plan.overlay_data += ",userxattr";
+  if (plan.user_namespace) plan.overlay_data += ",userxattr";
 
   add_proc(plan.ops);
   add_dev(plan.ops, p.limits.disk);
@@ -172,7 +179,6 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
 
   plan.hostname = p.run.hostname;
   plan.loopback = p.network.mode == NetworkMode::loopback;
-  plan.user_namespace = !host.root;
   plan.cwd = p.run.cwd;
   plan.uid = p.run.uid;
   plan.gid = p.run.gid;
@@ -202,6 +208,10 @@ std::string describe_plan(const SetupPlan& plan) {
   static constexpr const char* kinds[] = {"mkdir", "tmpfs", "proc", "devpts", "bind", "rebind", "symlink", "file"};
   std::string out = fmt::format("clone: mount, pid, ipc, uts, net{} namespaces; cgroup namespace after joining the run's cgroup\n",
                                 plan.user_namespace ? ", user" : "");
+  if (plan.id_base != 0) {
+    out += fmt::format("user namespace: ids 0-65535 are host ids {}-{}; the tree idmapped onto them at {}\n",
+                       plan.id_base, plan.id_base + 65535, plan.lower_dir);
+  }
   out += fmt::format("scratch tmpfs on {} ({})\n", plan.run_dir, plan.scratch_data);
   out += fmt::format("overlay on {} ({})\n", plan.root_dir, plan.overlay_data);
   for (const MountOp& op : plan.ops) {

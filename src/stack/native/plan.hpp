@@ -41,6 +41,10 @@ struct MountOp {
   // A profile mount's source as opened when it was checked (ResolvedMount::fd), inherited
   // by the child; the child binds only what is still that very file. -1: gatebox's own binds.
   int source_fd = -1;
+  // Root with a user namespace: the source as a detached mount the parent made from
+  // source_fd (recursively read-only if asked, nosuid, nodev), which the child attaches; the
+  // sandbox's ids could not walk to a source below a directory closed to them. -1: none.
+  int detached_fd = -1;
   // Masks or makes read-only a kernel interface gatebox mounted itself (/proc): a target
   // this kernel lacks (ENOENT) is skipped, nothing is created, and every other failure is
   // a set-up error (exit 70), never blamed on the rootfs and never ignored.
@@ -59,7 +63,21 @@ struct SetupPlan {
 
   std::string hostname;
   bool loopback = false;
-  bool user_namespace = false;  // not root: everything happens in a new user namespace
+  // Everything happens in a new user namespace: unprivileged, one that maps run.user to the
+  // caller; as root, one that maps ids 0-65535 to the host ids from id_base on (uid 0 in
+  // the sandbox is an unprivileged host uid, for DAC, keyrings and every other uid check).
+  bool user_namespace = false;
+  bool unprivileged = false;    // gatebox is not root
+  std::uint32_t id_base = 0;    // root with a user namespace: the host id of the sandbox's 0
+  // Root with a user namespace: the cached tree as a detached mount idmapped onto that range
+  // (made by the parent, inherited), attached by the child at lower_dir as the overlay's
+  // lower layer. -1: the tree is the lower layer as it is.
+  int lower_fd = -1;
+  std::string lower_dir;
+  // Root with a user namespace, the run dir's parents may be closed to the sandbox's ids (a
+  // 0700 cache): the child opens it while it is still host root, mounts its scratch tmpfs
+  // through that descriptor and works inside it by relative paths (upper_dir etc. are then
+  // relative to the scratch tmpfs's root, the child's working directory).
   std::string cwd;              // absolute, inside the sandbox
 
   uid_t uid = 65534;
@@ -84,10 +102,13 @@ struct SetupPlan {
 };
 
 struct PlanHost {
-  bool root = true;               // geteuid() == 0: no user namespace
+  bool root = true;               // geteuid() == 0
   std::string run_dir;            // <cache>/run/<run id>
   int cap_last_cap = 40;
   bool cgroup_limits = true;      // false: fall back to rlimits for pids and memory
+  // Root: the host id the sandbox's ids start at (its user namespace maps 0-65535 there),
+  // with the tree idmapped onto that range (native_stack.cpp); 0: no user namespace.
+  std::uint32_t id_base = 0;
 };
 
 // Throws Error(65) for a profile the plan cannot express safely (e.g. a cache path with ','),
