@@ -9,9 +9,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "rootfs/extract_detail.hpp"
 #include "rootfs/tree_writer.hpp"
@@ -38,12 +44,12 @@ std::uint64_t whole_blocks(std::uint64_t bytes) {
 }
 constexpr std::uint64_t interrupt_every_entries = 256;
 
-Reader new_reader() {
+// A reader of `format` ("tar", or "raw": the decoded bytes as one entry) with libarchive's
+// built-in decoders.
+Reader new_reader(int (*format)(archive*) = archive_read_support_format_tar) {
   Reader a(archive_read_new());
   if (!a) throw Error(ExitCode::internal, "libarchive: cannot allocate a reader");
-  if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK) {
-    throw Error(ExitCode::internal, "libarchive: no tar support");
-  }
+  if (format(a.get()) != ARCHIVE_OK) throw Error(ExitCode::internal, "libarchive: no tar support");
   struct Filter {
     const char* name;
     int (*enable)(archive*);
@@ -60,11 +66,121 @@ Reader new_reader() {
   return a;
 }
 
+// The image decoded (gunzip, unxz, ...) in a thread of its own while the caller's thread
+// writes the tree: inflating and writing cost about the same on a compressed image, and
+// tar -xzf, the yardstick, runs gzip beside tar. A bounded queue between the two keeps
+// memory small whatever the image (a bomb is stopped by the writer's limits, and the
+// decoder waits). The tar reader reads from it through archive_read_open's callback.
+class Decoder {
+ public:
+  explicit Decoder(int fd) : raw_(new_reader(archive_read_support_format_raw)), fd_(fd) {
+    thread_ = std::thread([this] { decode(); });
+  }
+  ~Decoder() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // archive_read_open's read callback: the next chunk, 0 at the end, -1 (with the decoder's
+  // error set on `a`) when decoding failed.
+  static la_ssize_t read(archive* a, void* self, const void** buffer) {
+    auto* d = static_cast<Decoder*>(self);
+    std::unique_lock<std::mutex> lock(d->mutex_);
+    d->changed_.wait(lock, [d] { return !d->chunks_.empty() || d->done_; });
+    if (!d->chunks_.empty()) {
+      d->current_ = std::move(d->chunks_.front());
+      d->chunks_.pop_front();
+      lock.unlock();
+      d->changed_.notify_all();
+      *buffer = d->current_.data();
+      return static_cast<la_ssize_t>(d->current_.size());
+    }
+    if (d->error_.empty()) return 0;
+    archive_set_error(a, EIO, "%s", d->error_.c_str());
+    return -1;
+  }
+
+  // How much of the image the decoder has read: the progress of the whole extraction.
+  std::uint64_t consumed() const { return consumed_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kChunk = 256 * 1024;
+  static constexpr std::size_t kQueued = 8;
+
+  void decode() {
+    std::string error;
+    try {
+      decode_into_queue(error);
+    } catch (const std::exception& e) {  // e.g. bad_alloc: the writer reports it as a read error
+      error = e.what();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::move(error);
+      done_ = true;
+    }
+    changed_.notify_all();
+  }
+
+  // Decodes until the end, an error (in `error`) or stop. Returns early only when stopped.
+  void decode_into_queue(std::string& error) {
+    archive_entry* e = nullptr;
+    if (archive_read_open_fd(raw_.get(), fd_, 64 * 1024) != ARCHIVE_OK ||
+        archive_read_next_header(raw_.get(), &e) != ARCHIVE_OK) {
+      const char* why = archive_error_string(raw_.get());
+      error = why != nullptr ? why : "cannot read the image";
+    }
+    while (error.empty()) {
+      std::vector<char> chunk(kChunk);
+      la_ssize_t n = archive_read_data(raw_.get(), chunk.data(), chunk.size());
+      consumed_.store(static_cast<std::uint64_t>(std::max<la_int64_t>(0, archive_filter_bytes(raw_.get(), -1))),
+                      std::memory_order_relaxed);
+      if (n == 0) break;
+      if (n < 0) {
+        const char* why = archive_error_string(raw_.get());
+        error = why != nullptr ? why : "cannot decode the image";
+        break;
+      }
+      chunk.resize(static_cast<std::size_t>(n));
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return chunks_.size() < kQueued || stopped_; });
+      if (stopped_) return;
+      chunks_.push_back(std::move(chunk));
+      lock.unlock();
+      changed_.notify_all();
+    }
+  }
+
+  Reader raw_;
+  int fd_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<char>> chunks_;
+  std::vector<char> current_;  // the chunk the tar reader is reading
+  std::string error_;
+  bool done_ = false;
+  bool stopped_ = false;
+  std::atomic<std::uint64_t> consumed_{0};
+};
+
 class Extractor {
  public:
   Extractor(archive* a, std::string_view label, const std::filesystem::path& dest, const ExtractLimits& limits,
-            const ProgressFn& progress, std::uint64_t total)
-      : a_(a), label_(label), writer_(dest, std::string(label)), limits_(limits), progress_(progress), total_(total) {}
+            const ProgressFn& progress, std::uint64_t total, const Decoder* decoder = nullptr)
+      : a_(a),
+        label_(label),
+        writer_(dest, std::string(label)),
+        limits_(limits),
+        progress_(progress),
+        total_(total),
+        decoder_(decoder) {}
 
   ExtractStats run() {
     for (;;) {
@@ -110,7 +226,8 @@ class Extractor {
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_progress_ < std::chrono::milliseconds(100)) return;
     last_progress_ = now;
-    auto done = static_cast<std::uint64_t>(std::max<la_int64_t>(0, archive_filter_bytes(a_, -1)));
+    auto done = decoder_ != nullptr ? decoder_->consumed()
+                                    : static_cast<std::uint64_t>(std::max<la_int64_t>(0, archive_filter_bytes(a_, -1)));
     progress_(std::min(done, total_), total_);
   }
 
@@ -227,6 +344,7 @@ class Extractor {
   ExtractLimits limits_;
   const ProgressFn& progress_;
   std::uint64_t total_;
+  const Decoder* decoder_;  // the image's decoding thread, when there is one
   ExtractStats stats_;
   std::uint64_t charged_ = 0;  // against rootfs.max_bytes: see kEntryBlock
   std::string last_;
@@ -258,14 +376,15 @@ class Utf8Names {
 
 template <typename Open>
 ExtractStats extract_with(Open open, std::string_view label, const std::filesystem::path& dest,
-                          const ExtractLimits& limits, const ProgressFn& progress, std::uint64_t total) {
+                          const ExtractLimits& limits, const ProgressFn& progress, std::uint64_t total,
+                          const Decoder* decoder = nullptr) {
   Utf8Names names;
   Reader a = new_reader();
   if (open(a.get()) != ARCHIVE_OK) {
     const char* why = archive_error_string(a.get());
     throw make_error(ExitCode::bad_input, "{}: not a tar archive ({})", label, why != nullptr ? why : "cannot open");
   }
-  Extractor x(a.get(), label, dest, limits, progress, total);  // checks that `dest` is empty
+  Extractor x(a.get(), label, dest, limits, progress, total, decoder);  // checks that `dest` is empty
   try {
     return x.run();
   } catch (...) {
@@ -285,8 +404,11 @@ ExtractStats extract_archive_fd(int fd, std::string_view label, const std::files
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw sys_error("fstat", label, errno, ExitCode::bad_input);
   auto total = static_cast<std::uint64_t>(st.st_size);
-  return extract_with([fd](archive* a) { return archive_read_open_fd(a, fd, 64 * 1024); }, label, dest, limits,
-                      progress, total);
+  // Declared first, so that it is stopped and joined after the tar reader is freed.
+  Decoder decoder(fd);
+  return extract_with(
+      [&decoder](archive* a) { return archive_read_open(a, &decoder, nullptr, &Decoder::read, nullptr); }, label, dest,
+      limits, progress, total, &decoder);
 }
 
 void extract_archive(const std::filesystem::path& image, const std::filesystem::path& dest,
