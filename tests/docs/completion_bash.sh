@@ -76,7 +76,7 @@ done < <(tr '\t' '|' <"$CLI")
 expect "gatebox " only "${commands[@]}"
 expect "gatebox ru" only run
 expect "gatebox help " only run validate stacks probe bench export cache
-expect "gatebox export " only kubernetes
+expect "gatebox export " only kubernetes seccomp
 expect "gatebox export kubernetes x.toml --no" only --no-push
 
 expect "gatebox run x.toml --stack " only $STACKS auto

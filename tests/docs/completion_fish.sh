@@ -38,7 +38,7 @@ touch "$T/work/unit.toml" "$T/work/notes.txt" "$T/work/gates/lint.toml"
   echo "gatebox run unit.toml -- ech|has|echo"
   echo "gatebox run unit.toml -- ls no|has|notes.txt"
   echo "gatebox help |only|run validate stacks probe bench export cache"
-  echo "gatebox export |only|kubernetes"
+  echo "gatebox export |only|kubernetes seccomp"
   echo "gatebox export kubernetes x.toml --no|only|--no-push"
 } >"$T/cases"
 
