@@ -10,7 +10,7 @@
 # as a ratio to tar (targets: native <= 1.0x, docker, gvisor, qemu <= 2.0x), and the
 # median of the report's timing_ms.prepare over the warm runs (target: < 10 ms).
 # Environment: IMAGE (default: the corpus rootfs of tests/corpus/build.sh), STACKS
-# (default: native docker gvisor qemu), RUNS (3), GATEBOX (default build/gatebox).
+# (default: native docker gvisor qemu), RUNS (rounds: 3), GATEBOX (default build/gatebox).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,24 +43,27 @@ now() { date +%s%N; }
 # elapsed START: milliseconds since START (from now).
 elapsed() { echo $((($(now) - $1) / 1000000)); }
 
-echo "image: $image ($(du -m "$image" | cut -f1) MB), $runs runs each"
+echo "image: $image ($(du -m "$image" | cut -f1) MB), $runs rounds (tar, then each stack, in turn)"
 : >"$work/results"
+available=()
+for s in $stacks; do
+  if "$gatebox" stacks --json "$s" >/dev/null 2>&1; then
+    available+=("$s")
+  else
+    echo "$s: unavailable here (gatebox stacks $s says why); skipped"
+  fi
+done
+# Rounds, so that every contender meets the same disk: a tree just deleted (and discarded)
+# by the one before slows the next writer on some virtual disks.
 for i in $(seq "$runs"); do
   rm -rf "$work/tree" && mkdir "$work/tree"
   sync
   t=$(now)
   tar -xzf "$image" -C "$work/tree"
   echo "tar first $(elapsed "$t")" >>"$work/results"
-done
-rm -rf "$work/tree"
-
-for s in $stacks; do
-  if ! "$gatebox" stacks --json "$s" >/dev/null 2>&1; then
-    echo "$s: unavailable here (gatebox stacks $s says why); skipped"
-    continue
-  fi
-  cache=$work/cache-$s
-  for i in $(seq "$runs"); do
+  rm -rf "$work/tree"
+  for s in "${available[@]}"; do
+    cache=$work/cache-$s
     "$gatebox" cache clear --cache-dir "$cache" -q >/dev/null 2>&1 || true
     rm -rf "$cache"
     sync

@@ -144,7 +144,9 @@ int run_command(const RunOptions& options) {
     enforce_site_policy(site_policy, *profile, mounts);  // refused before anything starts
     const std::filesystem::path cache_dir =
         options.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(options.cache_dir);
+    const Clock::time_point t_probe = Clock::now();
     StackChoice choice = select_stack(*profile, site_policy, cache_dir, options.dry_run);
+    const double probe_ms = ms_since(t_probe);
     std::unique_ptr<Stack>& stack = choice.stack;
     if (options.dry_run) return print_dry_run(*profile, choice, seccomp, mounts, cache_dir);
     std::string seccomp_report_why;
@@ -163,11 +165,12 @@ int run_command(const RunOptions& options) {
     apply_image_environment(*profile, rootfs.dir);  // HOME from the image, the same on every stack
     check_mount_targets(mounts, rootfs.dir);         // the same refusal on every stack
     check_interrupt();
-    const double prepare_ms = ms_since(t0);
-    // What killed runs left (docker asks its daemon: a round trip of its own), timed apart
-    // from preparing the rootfs.
+    // The stack's own checks, its probe above and its sweep of what killed runs left here,
+    // are timed apart from preparing the profile and the rootfs: docker's are round trips
+    // to its daemon.
+    const double prepare_ms = ms_since(t0) - probe_ms;
     for (const std::string& line : stack->sweep(cache_dir)) console.detail("swept " + line);
-    const double sweep_ms = ms_since(t0) - prepare_ms;
+    const double checks_ms = ms_since(t0) - prepare_ms;
 
     // Each stream is judged on its own: with stdout redirected, stderr may still be a terminal.
     LogSink logs(LogSink::Options{choose_log_format(options.log_format), profile->limits.output, options.log_file,
@@ -182,7 +185,7 @@ int run_command(const RunOptions& options) {
     const Verdict verdict = decide_verdict(*profile, outcome);  // an interruption is an error verdict there
     ReportInput in{*profile,       std::string(stack->name()), choice.why, verdict, outcome, logs.stats(),
                    rootfs.sha256,  rootfs.cache_hit,           prepare_ms, ms_since(t0), seccomp_report_why,
-                   sweep_ms};
+                   checks_ms};
     if (logs.stats().truncated) {
       console.warn(fmt::format("output over limits.output ({}) was dropped", format_size(profile->limits.output)));
     }

@@ -40,7 +40,7 @@ const std::vector<std::string>& top_order() {
 
 const std::map<std::string, std::vector<std::string>>& nested_order() {
   static const std::map<std::string, std::vector<std::string>> order = {
-      {"timing_ms", {"prepare", "sweep", "start", "run", "teardown", "total"}},
+      {"timing_ms", {"prepare", "checks", "start", "run", "teardown", "total"}},
       {"usage", {"cpu_user_ms", "cpu_system_ms", "max_rss_kib"}},
       {"output", {"stdout_bytes", "stderr_bytes", "truncated"}},
       {"rootfs", {"sha256", "cache"}},
@@ -110,7 +110,7 @@ nlohmann::json make_report(const ReportInput& in) {
   r["interrupted"] = o.interrupted;
   r["timing_ms"] = {
       {"prepare", tenth(in.prepare_ms)},
-      {"sweep", tenth(in.sweep_ms)},
+      {"checks", tenth(in.checks_ms)},
       {"start", tenth(o.timings.start_ms)},
       {"run", tenth(o.timings.run_ms)},
       {"teardown", tenth(o.timings.teardown_ms)},

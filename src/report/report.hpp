@@ -29,7 +29,7 @@ struct ReportInput {
   double prepare_ms = 0;           // profile + rootfs + policy
   double total_ms = 0;
   std::string seccomp_report_why;  // seccomp.report was asked for, and why this stack could not
-  double sweep_ms = 0;             // the stack's sweep of what killed runs left, after prepare
+  double checks_ms = 0;            // the stack's probe and its sweep of what killed runs left
 };
 
 nlohmann::json make_report(const ReportInput& in);

@@ -90,7 +90,7 @@ TEST_SUITE("report") {
     CHECK(r["timed_out"] == false);
     CHECK(r["oom_killed"] == false);
     CHECK(r["interrupted"] == false);
-    CHECK(keys_of(r["timing_ms"]) == std::set<std::string>{"prepare", "sweep", "start", "run", "teardown", "total"});
+    CHECK(keys_of(r["timing_ms"]) == std::set<std::string>{"prepare", "checks", "start", "run", "teardown", "total"});
     CHECK(r["timing_ms"]["prepare"].get<double>() == doctest::Approx(3.1));
     CHECK(r["timing_ms"]["start"].get<double>() == doctest::Approx(4.7));
     CHECK(r["timing_ms"]["run"].get<double>() == doctest::Approx(812.0));
