@@ -165,7 +165,10 @@ class NativeStack final : public Stack {
   std::string describe(const RunRequest& request) const override {
     const bool root = ::geteuid() == 0;
     const std::string run_dir = (request.cache_dir / "run" / request.run_id).string();
-    const SetupPlan plan = build_plan(request, PlanHost{root, run_dir, cap_last_cap(), detect_cgroups().unusable_reason.empty()});
+    // As root, a run picks its id range when it starts (and checks that the tree can be
+    // idmapped): the dry run shows one such range.
+    const SetupPlan plan = build_plan(
+        request, PlanHost{root, run_dir, cap_last_cap(), detect_cgroups().unusable_reason.empty(), root ? pick_id_base() : 0});
     return describe_plan(plan);
   }
 

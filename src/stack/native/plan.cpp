@@ -209,7 +209,8 @@ std::string describe_plan(const SetupPlan& plan) {
   std::string out = fmt::format("clone: mount, pid, ipc, uts, net{} namespaces; cgroup namespace after joining the run's cgroup\n",
                                 plan.user_namespace ? ", user" : "");
   if (plan.id_base != 0) {
-    out += fmt::format("user namespace: ids 0-65535 are host ids {}-{}; the tree idmapped onto them at {}\n",
+    out += fmt::format("user namespace: ids 0-65535 are host ids {}-{} (a slot picked per run); the tree idmapped "
+                       "onto them, attached at {} in the scratch tmpfs\n",
                        plan.id_base, plan.id_base + 65535, plan.lower_dir);
   }
   out += fmt::format("scratch tmpfs on {} ({})\n", plan.run_dir, plan.scratch_data);
