@@ -167,6 +167,10 @@ int cli_main(int argc, char** argv) {
     if (!gate_argv.empty() && !run_cmd->parsed() && !export_cmd->parsed()) {
       throw Error(ExitCode::usage, "'-- ARGV' is only accepted by 'run' and 'export'");
     }
+    // Whatever a command keeps on the side goes into the cache it was given.
+    for (const std::string* dir : {&run.cache_dir, &probe.cache_dir, &bench.cache_dir, &export_opts.cache_dir, &cache_dir}) {
+      choose_cache_dir(*dir);
+    }
     if (run_cmd->parsed()) {
       run.overrides.argv = std::move(gate_argv);
       return run_command(run);

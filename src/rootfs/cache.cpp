@@ -147,7 +147,19 @@ void unpack_into_cache(const CacheLayout& layout, const Profile& profile, int im
 
 }  // namespace
 
+namespace {
+fs::path& chosen_cache_dir() {
+  static fs::path chosen;
+  return chosen;
+}
+}  // namespace
+
+void choose_cache_dir(const fs::path& dir) {
+  if (!dir.empty()) chosen_cache_dir() = dir;
+}
+
 fs::path default_cache_dir() {
+  if (!chosen_cache_dir().empty()) return chosen_cache_dir();
   auto env = [](const char* name) -> std::string {
     const char* v = std::getenv(name);
     return v != nullptr ? v : "";

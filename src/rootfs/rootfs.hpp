@@ -29,6 +29,11 @@ struct RootfsTree {
 // else ~/.cache/gatebox; /var/cache/gatebox for root.
 std::filesystem::path default_cache_dir();
 
+// The command line's --cache-dir for the whole process: default_cache_dir() returns it from
+// then on, so that what stacks keep on the side (runsc's features, tool versions) lands in
+// the cache the command was given, never in the default one. Empty: no change.
+void choose_cache_dir(const std::filesystem::path& dir);
+
 struct ExtractLimits {
   std::uint64_t max_bytes;
   std::uint64_t max_entries;
