@@ -113,7 +113,25 @@ void mount_system(const vm::Job& job) {
                 ",nr_inodes=" + std::to_string(std::max<std::uint64_t>(job.disk / 4096, 4096));
   }
   mount_at("tmpfs", "/tmp", "tmpfs", kNoSuidDev, tmp_data, 01777);
+  lock_kernel();
   for (const char* p : kReadonlyProc) bind_readonly(p, true);
+}
+
+void lock_kernel() {
+  // Both are one-way switches: once set, nothing in this boot, uid 0 with every capability
+  // included, loads a module or a new kernel. The agent needs neither. A kernel built
+  // without modules or kexec lacks the file: nothing to lock there.
+  for (const char* knob : {"/proc/sys/kernel/modules_disabled", "/proc/sys/kernel/kexec_load_disabled"}) {
+    const int fd = ::open(knob, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      throw_errno(std::string("open ") + knob, errno);
+    }
+    const ssize_t w = ::write(fd, "1", 1);
+    const int e = errno;
+    ::close(fd);
+    if (w != 1) throw_errno(std::string("write ") + knob, w < 0 ? e : EIO);
+  }
 }
 
 void write_etc_files(const vm::Job& job) {

@@ -24,6 +24,11 @@ void mount_dev();
 // /proc, /sys (read-only), /dev/pts, /dev/shm, /tmp, the /dev/fd links, and read-only
 // views of the /proc entries that reach into the guest kernel.
 void mount_system(const vm::Job& job);
+// kernel.modules_disabled and kernel.kexec_load_disabled set to 1 (one-way: no module and
+// no kernel is loaded for the rest of the boot). Called by mount_system before /proc/sys
+// becomes read-only.
+void lock_kernel();
+
 // /etc/hosts and /etc/hostname (etc_files(job.hostname)) in place of what the image has:
 // the guest's root is its own RAM, so a symlink there is simply replaced.
 void write_etc_files(const vm::Job& job);

@@ -55,4 +55,17 @@ done
 ! grep -qE '^sysrq write ok' "$T/stdout" || fail "the gate wrote to /proc/sysrq-trigger"
 grep -qE '^sysrq write denied' "$T/stdout" || fail "the gate printed no result for the sysrq write"
 expect_no_leftovers
+
+# In a VM the guest kernel is the gate's own: the agent locks module and kernel loading
+# for the rest of the boot (one-way switches), whatever a root gate could otherwise do.
+case $GATEBOX_STACK in
+  qemu | firecracker)
+    gb_run "$PROFILE" -- /bin/sh -c 'for k in modules_disabled kexec_load_disabled; do echo "$k=$(cat /proc/sys/kernel/$k 2>/dev/null || echo absent)"; done'
+    expect_exit 0
+    for k in modules_disabled kexec_load_disabled; do
+      grep -qE "^$k=(1|absent)\$" "$T/stdout" || fail "the guest left kernel.$k unset: $(grep "^$k=" "$T/stdout")"
+    done
+    expect_no_leftovers
+    ;;
+esac
 pass
