@@ -97,7 +97,11 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
   struct rusage ru{};
   // Output that comes before "running" is seen: the gate's (flushed once it is) or, if
   // runsc fails, runsc's own complaint, which then belongs in the error, not the gate's log.
+  // Bounded: past 1 MiB the pipes are no longer read until "running" is seen, so a gate
+  // that floods before then waits in its write instead of growing this.
   std::vector<std::pair<StreamId, std::string>> early;
+  std::size_t early_bytes = 0;
+  constexpr std::size_t kEarlyMax = 1 << 20;
   std::vector<char> buf(64 * 1024);
 
   // The kill runs beside the loop, which keeps draining the pipes meanwhile: a gate whose
@@ -130,6 +134,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     deadline = t_started + request.profile.limits.timeout;
     for (auto& [stream, bytes] : early) request.logs.write(stream, bytes);
     early.clear();
+    early_bytes = 0;
   };
   auto fail_before_start = [&](const std::string& what) {
     std::string text = last_runsc_error(read_file(io.log_file).value_or(""));
@@ -162,8 +167,9 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
     auto add = [&](int fd, short events) {
       if (fd >= 0) fds[n++] = pollfd{fd, events, 0};
     };
-    if (out_open) add(io.stdout_read, POLLIN);
-    if (err_open) add(io.stderr_read, POLLIN);
+    const bool hold_output = !started && early_bytes >= kEarlyMax;
+    if (out_open && !hold_output) add(io.stdout_read, POLLIN);
+    if (err_open && !hold_output) add(io.stderr_read, POLLIN);
     if (!started) add(inotify.get(), POLLIN);
     if (!exited) add(runsc.pidfd(), POLLIN);
     add(oom.fd(), oom.events());
@@ -216,6 +222,7 @@ RunOutcome supervise_runsc(RunscProcess& runsc, const RunscRunIo& io, const std:
             request.logs.write(stream, bytes);
           } else {
             early.emplace_back(stream, std::string(bytes));
+            early_bytes += bytes.size();
           }
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
           (stream == StreamId::out ? out_open : err_open) = false;
