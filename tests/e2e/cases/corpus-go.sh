@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# timeout: 300
+# timeout: 450
 # The Go corpus gate: go test (goroutines, a listener on localhost), with GOCACHE and
 # GOPATH under /tmp.
 . "$(dirname "$0")/../lib.sh"
