@@ -145,13 +145,11 @@ void unpack_into_cache(const CacheLayout& layout, const Profile& profile, int im
   if (::stat(tree.c_str(), &st) == 0) ::chmod(tree.c_str(), st.st_mode & 07555);
 }
 
-}  // namespace
-
-namespace {
 fs::path& chosen_cache_dir() {
   static fs::path chosen;
   return chosen;
 }
+
 }  // namespace
 
 void choose_cache_dir(const fs::path& dir) {

@@ -158,12 +158,8 @@ int remount(int root_fd, const MountOp& op) {
 // is walked again in this namespace, one component at a time without following symlinks,
 // and what it reaches must be the very file the parent checked (same device and inode as
 // the inherited descriptor): a source renamed or swapped for a symlink since the check is
-// refused (*source_changed), never mounted. The tree is cloned from that descriptor
-// (open_tree), and every mount in it is made nosuid, nodev and, for a read-only mount,
-// read-only at once (mount_setattr with AT_RECURSIVE; a remount reaches only the top, and
-// would leave a tmpfs mounted below the source writable) before it is attached. A kernel
-// without mount_setattr (before 5.12) fails here with ENOSYS: set-up error, never a
-// weaker mount.
+// refused (*source_changed), never mounted. The tree is cloned from that descriptor with its
+// flags set (clone_mount_flagged) before it is attached.
 int bind_checked(const MountOp& op, int target_fd, bool* source_changed) {
   int host_root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (host_root < 0) return -errno;
@@ -180,16 +176,11 @@ int bind_checked(const MountOp& op, int target_fd, bool* source_changed) {
     ::close(src);
     return *source_changed = true, -ESTALE;
   }
-  int tree = ::open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
-  int e = errno;
+  int tree = clone_mount_flagged(src, op.readonly);
   ::close(src);
-  if (tree < 0) return -e;
-  struct mount_attr attr;
-  std::memset(&attr, 0, sizeof attr);
-  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (op.readonly ? MOUNT_ATTR_RDONLY : 0);
-  int rc = ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-  if (rc == 0) rc = ::move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-  e = errno;
+  if (tree < 0) return tree;
+  int rc = ::move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int e = errno;
   ::close(tree);
   return rc == 0 ? 0 : -e;
 }
@@ -627,6 +618,20 @@ void run_sandbox_init(const SetupPlan& plan, const ChildChannels& ch, pid_t pare
   send_status(plan, ch.status_write, gate_status);
   // init's exit kills every process left in the PID namespace (daemonised descendants too).
   ::_exit(0);
+}
+
+int clone_mount_flagged(int source_fd, bool readonly) {
+  int tree = ::open_tree(source_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (tree < 0) return -errno;
+  struct mount_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0);
+  if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    int e = errno;
+    ::close(tree);
+    return -e;
+  }
+  return tree;
 }
 
 }  // namespace gatebox

@@ -64,6 +64,14 @@ const char* stage_name(SetupStage stage);
 // (ENOTDIR from a wrong kind, EPERM from a remount, …) ends set-up with exit 70.
 bool op_failure_skipped(const MountOp& op, int err);
 
+// A detached copy (open_tree, recursive) of the mount tree at `source_fd`, with nosuid,
+// nodev and, if `readonly`, read-only set on every mount in it at once (mount_setattr with
+// AT_RECURSIVE: a remount would reach only the top, and leave a tmpfs mounted below the
+// source writable). Its descriptor, or -errno; a kernel before 5.12 fails with ENOSYS, never
+// a weaker mount. System calls only: the child uses it, and the parent for root's user
+// namespace (native_stack.cpp).
+int clone_mount_flagged(int source_fd, bool readonly);
+
 // In init, after the gate has exited (no allocation: it runs between clone and _exit).
 // Drops init for good to run.user's uid and gid, no groups and no capabilities, then reads
 // plan.verdict_file (an absolute path from "/", no symlinks followed) into `buf` (`size`

@@ -6,7 +6,6 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,7 +15,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <optional>
 #include <vector>
@@ -102,15 +100,9 @@ std::vector<Fd> detach_profile_mounts(SetupPlan& plan) {
   if (plan.id_base == 0) return out;
   for (MountOp& op : plan.ops) {
     if (op.kind != OpKind::bind || op.source_fd < 0) continue;
-    Fd tree(static_cast<int>(
-        ::open_tree(op.source_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
-    if (!tree) throw sys_error("open_tree", op.what);
-    struct mount_attr attr;
-    std::memset(&attr, 0, sizeof attr);
-    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (op.readonly ? MOUNT_ATTR_RDONLY : 0);
-    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
-      throw sys_error("mount_setattr", op.what);
-    }
+    const int fd = clone_mount_flagged(op.source_fd, op.readonly);
+    if (fd < 0) throw sys_error("open_tree/mount_setattr", op.what, -fd);
+    Fd tree(fd);
     op.detached_fd = tree.get();
     out.push_back(std::move(tree));
   }

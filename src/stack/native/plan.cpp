@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "stack/etc_files.hpp"
+#include "stack/native/idmap.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/units.hpp"
@@ -118,16 +119,19 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   SetupPlan plan;
   plan.run_dir = host.run_dir;
   // Inodes are bounded too: empty files cost no blocks, so size alone does not stop an inode bomb.
-  plan.scratch_data = fmt::format("size={},nr_inodes={},mode=0700", p.limits.disk,
-                                  std::max<std::uint64_t>(p.limits.disk / 4096, 4096));
+  auto disk_tmpfs = [&](const char* mode) {
+    return fmt::format("size={},nr_inodes={},mode={}", p.limits.disk, std::max<std::uint64_t>(p.limits.disk / 4096, 4096),
+                       mode);
+  };
+  plan.scratch_data = disk_tmpfs("0700");
+  plan.unprivileged = !host.root;
+  plan.id_base = host.root ? host.id_base : 0;
+  plan.user_namespace = plan.unprivileged || plan.id_base != 0;
   // Root with a user namespace: relative to the scratch tmpfs, the child's working directory.
-  const std::string scratch = host.root && host.id_base != 0 ? "" : host.run_dir + "/";
+  const std::string scratch = plan.id_base != 0 ? "" : host.run_dir + "/";
   plan.upper_dir = scratch + "upper";
   plan.work_dir = scratch + "work";
   plan.root_dir = scratch + "root";
-  plan.user_namespace = !host.root || host.id_base != 0;
-  plan.unprivileged = !host.root;
-  plan.id_base = host.root ? host.id_base : 0;
   if (plan.id_base != 0) plan.lower_dir = "lower";
   plan.overlay_data = overlay_options(plan.lower_dir.empty() ? request.rootfs.dir.string() : plan.lower_dir,
                                       plan.upper_dir, plan.work_dir);
@@ -139,8 +143,7 @@ SetupPlan build_plan(const RunRequest& request, const PlanHost& host) {
   // /tmp as every other stack has it: a tmpfs of its own (limits.disk, inodes bounded),
   // exec allowed, nosuid, nodev. Writes elsewhere stay bounded by the scratch tmpfs.
   MountOp tmp = op(OpKind::tmpfs, "tmp", "/tmp");
-  tmp.data = plan.scratch_data;
-  tmp.data.replace(tmp.data.rfind("mode="), std::string::npos, "mode=1777");
+  tmp.data = disk_tmpfs("1777");
   tmp.flags = kNoSuidDev;
   plan.ops.push_back(tmp);
   if (!p.verdict.file.empty()) {
@@ -209,9 +212,9 @@ std::string describe_plan(const SetupPlan& plan) {
   std::string out = fmt::format("clone: mount, pid, ipc, uts, net{} namespaces; cgroup namespace after joining the run's cgroup\n",
                                 plan.user_namespace ? ", user" : "");
   if (plan.id_base != 0) {
-    out += fmt::format("user namespace: ids 0-65535 are host ids {}-{} (a slot picked per run); the tree idmapped "
+    out += fmt::format("user namespace: ids 0-{} are host ids {}-{} (a slot picked per run); the tree idmapped "
                        "onto them, attached at {} in the scratch tmpfs\n",
-                       plan.id_base, plan.id_base + 65535, plan.lower_dir);
+                       kSandboxIds - 1, plan.id_base, plan.id_base + kSandboxIds - 1, plan.lower_dir);
   }
   out += fmt::format("scratch tmpfs on {} ({})\n", plan.run_dir, plan.scratch_data);
   out += fmt::format("overlay on {} ({})\n", plan.root_dir, plan.overlay_data);

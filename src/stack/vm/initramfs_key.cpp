@@ -17,10 +17,6 @@ constexpr std::string_view kBaseSuffix = ".cpio";
 // Format 1's name: still recognised, so that `gatebox cache prune|clear` removes such images.
 constexpr std::string_view kLegacySuffix = ".cpio.zst";
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 std::string base_key(std::string_view rootfs_id, std::string_view agent_sha) {
@@ -34,10 +30,10 @@ std::string base_initramfs_name(std::string_view rootfs_id, std::string_view key
 
 std::string rootfs_id_of_base_initramfs(std::string_view name) {
   constexpr std::size_t kKeyLength = 64;
-  if (ends_with(name, kRamRecordSuffix)) name.remove_suffix(kRamRecordSuffix.size());
-  const std::string_view suffix = ends_with(name, kLegacySuffix) ? kLegacySuffix : kBaseSuffix;
-  if (name.size() < kBasePrefix.size() + suffix.size() + 1 + kKeyLength || name.rfind(kBasePrefix, 0) != 0 ||
-      !ends_with(name, suffix)) {
+  if (name.ends_with(kRamRecordSuffix)) name.remove_suffix(kRamRecordSuffix.size());
+  const std::string_view suffix = name.ends_with(kLegacySuffix) ? kLegacySuffix : kBaseSuffix;
+  if (name.size() < kBasePrefix.size() + suffix.size() + 1 + kKeyLength || !name.starts_with(kBasePrefix) ||
+      !name.ends_with(suffix)) {
     return "";
   }
   name.remove_prefix(kBasePrefix.size());

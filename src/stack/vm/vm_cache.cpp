@@ -27,9 +27,8 @@ std::vector<std::string> clear_vm_files(const fs::path& cache_dir, const std::se
     if (name.rfind("initramfs-", 0) == 0 && name.find(".tmp-") == std::string::npos) {
       const std::string id = rootfs_id_of_base_initramfs(name);
       if (!id.empty() && kept_rootfs.count(id) != 0) continue;
-      const bool record = name.size() > kRamRecordSuffix.size() &&
-                          name.compare(name.size() - kRamRecordSuffix.size(), std::string::npos, kRamRecordSuffix) == 0;
-      what = fmt::format("removed the VM stacks' initramfs{} of rootfs {}", record ? " size record" : "",
+      what = fmt::format("removed the VM stacks' initramfs{} of rootfs {}",
+                         name.ends_with(kRamRecordSuffix) ? " size record" : "",
                          id.empty() ? "(unknown)" : id.substr(0, 20));
     } else if (name.rfind("vmlinux-", 0) == 0 && name.find(".tmp-") == std::string::npos) {
       if (name == kept_vmlinux) continue;
